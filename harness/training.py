@@ -1,0 +1,153 @@
+"""The training loop: every learner is trained and scored the same way (the v1 procedure).
+
+Each sweep, in order: (1) forward on the training batch with the weights as they are before this
+sweep's update, and a forward on the held-out batch; the sweep's logged loss and accuracies come
+from these outputs; (2) the learner's credit assignment and (3) its update. `converged_sweep` is
+the first 1-based sweep whose logged train accuracy is >= 0.999 (a pre-update figure). Final
+accuracies are measured after the last update.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from harness.task import Batch, SequenceLookup
+
+CONVERGED_ACC = 0.999
+DEFAULT_SWEEPS_FIXED = 800
+DEFAULT_SWEEPS_VARIABLE = 2000
+
+
+class DivergenceError(RuntimeError):
+    """The learner's loss became NaN or infinite; `sweep` is the 1-based sweep where it did."""
+
+    def __init__(self, learner_name: str, sweep: int, loss: float):
+        self.sweep, self.loss = sweep, loss
+        super().__init__(f"learner {learner_name!r} diverged: loss became {loss} at sweep {sweep}")
+
+
+def plain(x) -> np.ndarray:
+    """The values of an array as a plain ndarray, without counting a read: how the harness
+    observes outputs. Tracked arrays expose `peek()` for this."""
+    peek = getattr(x, "peek", None)
+    return peek() if peek is not None else np.asarray(x)
+
+
+def sign_code(y: np.ndarray) -> np.ndarray:
+    """Predicted code: sign(y) with 0 taken as +1."""
+    return np.where(y >= 0, 1.0, -1.0)
+
+
+def accuracy(y, targets) -> float:
+    """All-3-bit accuracy: the fraction of sequences whose three predicted bits are all right."""
+    y = plain(y)
+    return float(np.mean(np.all(sign_code(y) == targets, axis=1)))
+
+
+def bit_accuracy(y, targets) -> np.ndarray:
+    """Per-bit accuracy, shape (3,)."""
+    return np.mean(sign_code(plain(y)) == targets, axis=0)
+
+
+def mse_loss(y, targets) -> float:
+    """0.5 * mean over the batch of the sum over the 3 bits of (y - target)^2."""
+    d = plain(y) - targets
+    return float(0.5 * np.mean(np.sum(d * d, axis=1)))
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced. Accuracies are fractions in [0, 1]."""
+    learner: str
+    seed: int
+    sweeps: int
+    train_acc: float
+    test_acc: float
+    unseen_acc: float
+    converged_sweep: int | None
+    params: dict
+    history: pd.DataFrame
+    baseline_unseen_acc: float
+    test_bit_acc: np.ndarray
+    config: dict
+    wall_s: float
+    state: dict = field(repr=False, default=None)
+
+
+def default_sweeps(task: SequenceLookup) -> int:
+    return DEFAULT_SWEEPS_VARIABLE if task.variable_timing else DEFAULT_SWEEPS_FIXED
+
+
+def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: int | None = None,
+          *, log_test: bool = True, on_sweep=None, step=None) -> TrainResult:
+    """Train `learner` on `task` from model seed `seed` for `sweeps` sweeps (default: 800 fixed
+    timing, 2000 variable). Raises DivergenceError naming the sweep when the loss is not finite.
+
+    `on_sweep(sweep, row)` is called after each sweep's logging (for progress bars).
+    `step(learner, state, batch) -> (state, cache)` replaces the plain forward/credit/update
+    step (the tracked runner uses this); it must not change the numbers.
+    """
+    from learners.base import Learner
+    if not isinstance(learner, Learner):
+        raise TypeError(f"train() needs a learner instance, got {learner!r} "
+                        f"(did you forget the parentheses: learners.get(name)()?)")
+    task = task if task is not None else SequenceLookup()
+    if sweeps is None:
+        sweeps = default_sweeps(task)
+    if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps <= 0:
+        raise ValueError(f"sweeps must be a positive integer, got {sweeps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    t0 = time.perf_counter()
+    state = learner.init(task, np.random.default_rng(seed))
+    timing_rng = task.timing_rng(seed) if task.variable_timing else None
+    test_batch = task.test_batch()
+    step = step or (lambda lr, st, b: lr.step(st, b))
+
+    rows = []
+    converged = None
+    for s in range(1, sweeps + 1):
+        batch = task.train_batch(timing_rng)
+        new_state, cache = step(learner, state, batch)
+        y = plain(cache["y"])
+        loss = mse_loss(y, batch.targets)
+        if not np.isfinite(loss):
+            raise DivergenceError(learner.name or type(learner).__name__, s, loss)
+        row = {"sweep": s, "loss": loss, "train_acc": accuracy(y, batch.targets)}
+        if log_test:
+            row["test_acc"] = accuracy(learner.predict(state, test_batch), test_batch.targets)
+        rows.append(row)
+        if converged is None and row["train_acc"] >= CONVERGED_ACC:
+            converged = s
+        state = new_state
+        if on_sweep is not None:
+            on_sweep(s, row)
+
+    for k, v in state.items():
+        if not np.all(np.isfinite(plain(v))):
+            raise DivergenceError(learner.name, sweeps, float("nan"))
+    train_b = task.fixed_train_batch()
+    unseen_b = task.unseen_batch()
+    y_test = learner.predict(state, test_batch)
+    params = {k: plain(state[k]).copy() for k in learner.PARAMS}
+    import dataclasses
+    return TrainResult(
+        learner=learner.name or type(learner).__name__,
+        seed=seed, sweeps=int(sweeps),
+        train_acc=accuracy(learner.predict(state, train_b), train_b.targets),
+        test_acc=accuracy(y_test, test_batch.targets),
+        unseen_acc=accuracy(learner.predict(state, unseen_b), unseen_b.targets),
+        converged_sweep=converged,
+        params=params,
+        history=pd.DataFrame(rows),
+        baseline_unseen_acc=task.constant_code_baseline("unseen")[1],
+        test_bit_acc=bit_accuracy(y_test, test_batch.targets),
+        config=dataclasses.asdict(learner.config),
+        wall_s=time.perf_counter() - t0,
+        state=state,
+    )
