@@ -71,7 +71,8 @@ class TrainResult:
     converged_sweep: int | None
     params: dict
     history: pd.DataFrame
-    baseline_unseen_acc: float
+    baseline_unseen_acc: float          # best constant code on unseen (chosen in hindsight)
+    majority_unseen_acc: float          # the most frequent training code answered everywhere
     test_bit_acc: np.ndarray
     config: dict
     wall_s: float
@@ -146,6 +147,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         params=params,
         history=pd.DataFrame(rows),
         baseline_unseen_acc=task.constant_code_baseline("unseen")[1],
+        majority_unseen_acc=task.majority_code_baseline("unseen")[1],
         test_bit_acc=bit_accuracy(y_test, test_batch.targets),
         config=dataclasses.asdict(learner.config),
         wall_s=time.perf_counter() - t0,

@@ -1,0 +1,81 @@
+"""Bad input gets a clear error naming the problem."""
+import numpy as np
+import pytest
+
+import harness
+import learners
+from learners.base import Learner
+
+
+def test_unknown_learner_name():
+    with pytest.raises(ValueError, match=r"unknown learner 'bpt'.*available: .*bptt"):
+        learners.get("bpt")
+
+
+@pytest.mark.parametrize("path, msg", [
+    ("no_such_module_xyz:Rule", "cannot import module 'no_such_module_xyz'"),
+    ("learners.bptt:Nope", "has no attribute 'Nope'"),
+    ("numpy:ndarray", "not a subclass of learners.base.Learner"),
+])
+def test_bad_dotted_path(path, msg):
+    with pytest.raises(ValueError, match=msg):
+        learners.get(path)
+
+
+def test_dotted_path_to_builtin_works():
+    assert learners.get("learners.bptt:BPTT") is learners.get("bptt")
+
+
+def test_unknown_and_bad_hyperparameters():
+    with pytest.raises(TypeError, match=r"unknown hyperparameter\(s\) \['learning_rate'\]"):
+        learners.get("bptt")(learning_rate=0.1)
+    with pytest.raises(ValueError, match="n_hidden must be > 0"):
+        learners.get("bptt")(n_hidden=0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        learners.get("bptt")(lr=-1.0)
+
+
+def test_train_rejects_bad_arguments():
+    task = harness.SequenceLookup()
+    with pytest.raises(TypeError, match="forget the parentheses"):
+        harness.train(learners.get("bptt"), task)
+    with pytest.raises(ValueError, match="sweeps must be a positive integer"):
+        harness.train(learners.get("bptt")(), task, sweeps=0)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        harness.train(learners.get("bptt")(), task, seed=-3)
+
+
+def test_nan_divergence_names_the_sweep():
+    # A huge learning rate with clipping off blows the weights up: the loss becomes NaN.
+    lr = learners.get("bptt")(lr=1e200, clip=1e308, momentum=0.0)
+    with pytest.raises(harness.DivergenceError, match=r"diverged: loss became nan at sweep (\d+)") as e:
+        with np.errstate(all="ignore"):
+            harness.train(lr, harness.SequenceLookup(), seed=0, sweeps=50)
+    assert 1 < e.value.sweep <= 50
+
+
+class _NaNAtSweep3(Learner):
+    name = "nan3"
+    from learners.bptt import BPTTConfig as Config
+    PARAMS = ("w",)
+
+    def init(self, task, rng):
+        return {"w": np.zeros(3), "n": np.zeros(1)}
+
+    def forward(self, state, batch):
+        y = np.zeros((batch.size, 3)) + state["w"]
+        return {"y": y}
+
+    def credit(self, state, batch, cache):
+        return {}
+
+    def update(self, state, grads):
+        n = state["n"] + 1
+        w = state["w"] + (np.nan if n[0] >= 3 else 0.0)
+        return {"w": w, "n": n}
+
+
+def test_divergence_reports_exact_sweep():
+    with pytest.raises(harness.DivergenceError, match="at sweep 4") as e:
+        harness.train(_NaNAtSweep3(), harness.SequenceLookup(), seed=0, sweeps=10)
+    assert e.value.sweep == 4
