@@ -37,6 +37,11 @@ def plain(x) -> np.ndarray:
     return peek() if peek is not None else np.asarray(x)
 
 
+def plain_state(state: dict) -> dict:
+    """A state dict with every array observed as plain data (evaluation never counts reads)."""
+    return {k: plain(v) for k, v in state.items()}
+
+
 def sign_code(y: np.ndarray) -> np.ndarray:
     """Predicted code: sign(y) with 0 taken as +1."""
     return np.where(y >= 0, 1.0, -1.0)
@@ -121,7 +126,8 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
             raise DivergenceError(learner.name or type(learner).__name__, s, loss)
         row = {"sweep": s, "loss": loss, "train_acc": accuracy(y, batch.targets)}
         if log_test:
-            row["test_acc"] = accuracy(learner.predict(state, test_batch), test_batch.targets)
+            row["test_acc"] = accuracy(learner.predict(plain_state(state), test_batch),
+                                       test_batch.targets)
         rows.append(row)
         if converged is None and row["train_acc"] >= CONVERGED_ACC:
             converged = s
@@ -129,8 +135,9 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         if on_sweep is not None:
             on_sweep(s, row)
 
+    tracked_state, state = state, plain_state(state)
     for k, v in state.items():
-        if not np.all(np.isfinite(plain(v))):
+        if not np.all(np.isfinite(v)):
             raise DivergenceError(learner.name, sweeps, float("nan"))
     train_b = task.fixed_train_batch()
     unseen_b = task.unseen_batch()
@@ -151,5 +158,5 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         test_bit_acc=bit_accuracy(y_test, test_batch.targets),
         config=dataclasses.asdict(learner.config),
         wall_s=time.perf_counter() - t0,
-        state=state,
+        state=tracked_state,
     )
