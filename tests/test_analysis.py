@@ -33,7 +33,7 @@ def test_crossing_point():
     assert crossing_point(T, rule, ref) == pytest.approx(10.0)
     rule2 = 1500 * T ** 1.0       # T = 15, between the measured 10 and 20
     assert crossing_point(T, rule2, ref) == pytest.approx(15.0, rel=1e-9)
-    assert crossing_point(T, 10 * T ** 3.0, ref) is None
+    assert crossing_point(T, 100 * T ** 3.0, ref) is None
     assert crossing_point(T, 0.5 * ref, ref) == 5.0
 
 
