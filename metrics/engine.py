@@ -1,0 +1,637 @@
+"""Exact, fast ByteDMD pricing of a `metrics.trace.Trace` (COST_MODEL.md section 1).
+
+`bytedmd_price(trace)` gives exactly what `metrics.oracle.oracle_bytedmd` gives (same cost, same
+depth of every read, same per-phase split), in O(log n) work per read and memory bounded by the
+live set plus one chunk (plus 1 bit per read and per value of liveness flags, spilled to disk for
+big traces).
+
+Algorithm (see docs/engine.md):
+
+1. Liveness, backward pass.  The chunks are walked in reverse, each instruction in reverse: its
+   output first (the value is "read later" iff it is in the set of values seen in later reads;
+   it then leaves the set), then its reads in reverse order (a read whose value is not yet in the
+   set is that value's last read; the value enters the set).  The set is seeded with
+   `trace.keep`, so kept values never die.  It only ever holds values created before the current
+   position and read after it -- the live set -- and is an open-addressing hash set.
+   Output: 1 bit per read ("last read") and 1 bit per value ("pushed onto the stack").
+2. Pricing, forward pass.  Every live value holds a timestamp (its last move to the top); a
+   Fenwick tree over timestamps holds each live value's width in bytes at its timestamp, so the
+   byte depth of a value is the sum of the tree over [its timestamp, newest timestamp].
+   Timestamps only grow; when they run out the live values are renumbered 1..L in order
+   (compaction, O(capacity), amortized O(1) per instruction).  Tree nodes above the newest
+   timestamp are not maintained: appending computes the new node from its children, and updates
+   stop at the newest timestamp, so reading a recently moved value costs O(log(reuse distance)).
+   A hash map sends value id -> timestamp; width and label live in per-timestamp arrays.
+
+Units: depths are element depths (the top element is depth 1); costs are in the ByteDMD unit
+(sum over the bytes read of ceil(sqrt(byte depth))); widths are bytes.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from metrics.trace import Trace
+
+__all__ = ["PriceResult", "bytedmd_price", "liveness_flags", "byte_prefix_cost", "read_cost"]
+
+# --------------------------------------------------------------------------------------------
+# exact integer cost arithmetic
+# --------------------------------------------------------------------------------------------
+
+
+def byte_prefix_cost(n: int) -> int:
+    """S(N) = sum_{i=1..N} ceil(sqrt(i)) = M(6N - 2M^2 + 3M - 1)/6, M = ceil(sqrt(N)); exact
+    (Python integers).  N is a depth in bytes."""
+    if n <= 0:
+        return 0
+    m = math.isqrt(n)
+    if m * m < n:
+        m += 1
+    return m * (6 * n - 2 * m * m + 3 * m - 1) // 6
+
+
+def read_cost(byte_depth: int, nbytes: int) -> int:
+    """Cost of reading an element of `nbytes` bytes whose deepest byte is at depth `byte_depth`
+    (bytes, top byte = 1): S(byte_depth) - S(byte_depth - nbytes).  Python integers."""
+    return byte_prefix_cost(byte_depth) - byte_prefix_cost(byte_depth - nbytes)
+
+
+@nb.njit(cache=True, inline="always")
+def _ceil_sqrt(n):
+    # exact for every int64 n >= 0 (the float estimate is corrected in integers)
+    r = np.int64(math.sqrt(np.float64(n)))
+    while r * r < n:
+        r += 1
+    while r > 0 and (r - 1) * (r - 1) >= n:
+        r -= 1
+    return r
+
+
+@nb.njit(cache=True, inline="always")
+def _read_cost(depth, nbytes):
+    """sum_{i=depth-nbytes+1..depth} ceil(sqrt(i)) in int64, by runs of equal ceil(sqrt)."""
+    c = np.int64(0)
+    hi = depth
+    lo = depth - nbytes
+    while hi > lo:
+        m = _ceil_sqrt(hi)
+        base = (m - 1) * (m - 1)
+        if base < lo:
+            base = lo
+        c += m * (hi - base)
+        hi = base
+    return c
+
+
+@nb.njit(cache=True)
+def _read_cost_many(depth, nbytes):
+    out = np.empty(depth.shape[0], np.int64)
+    for i in range(depth.shape[0]):
+        out[i] = _read_cost(depth[i], nbytes[i])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# open-addressing hash map int64 -> int64 (keys >= 0; -1 = empty), linear probing,
+# backward-shift deletion (no tombstones).  `hst` = [size, log2(capacity)].
+# --------------------------------------------------------------------------------------------
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@nb.njit(cache=True, inline="always")
+def _hslot(key, bits):
+    return np.int64((np.uint64(key) * _GOLD) >> np.uint64(64 - bits))
+
+
+@nb.njit(cache=True, inline="always")
+def _hfind(keys, key, bits):
+    mask = keys.shape[0] - 1
+    i = _hslot(key, bits)
+    while True:
+        k = keys[i]
+        if k == key:
+            return i
+        if k == -1:
+            return -1
+        i = (i + 1) & mask
+
+
+@nb.njit(cache=True, inline="always")
+def _hdelete(keys, vals, i, bits):
+    mask = keys.shape[0] - 1
+    keys[i] = -1
+    j = i
+    while True:
+        j = (j + 1) & mask
+        kj = keys[j]
+        if kj == -1:
+            return
+        h = _hslot(kj, bits)
+        # the entry at j may stay iff its home slot h lies cyclically in (i, j]
+        if i <= j:
+            if i < h <= j:
+                continue
+        else:
+            if h > i or h <= j:
+                continue
+        keys[i] = kj
+        vals[i] = vals[j]
+        keys[j] = -1
+        i = j
+
+
+@nb.njit(cache=True)
+def _hrehash(keys, vals, bits):
+    nb_ = bits + 1
+    nk = np.full(np.int64(1) << nb_, -1, np.int64)
+    nv = np.zeros(np.int64(1) << nb_, np.int64)
+    mask = nk.shape[0] - 1
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k != -1:
+            j = _hslot(k, nb_)
+            while nk[j] != -1:
+                j = (j + 1) & mask
+            nk[j] = k
+            nv[j] = vals[i]
+    return nk, nv, nb_
+
+
+@nb.njit(cache=True, inline="always")
+def _hinsert_new(keys, vals, key, val, bits):
+    """Insert a key known to be absent."""
+    mask = keys.shape[0] - 1
+    i = _hslot(key, bits)
+    while keys[i] != -1:
+        i = (i + 1) & mask
+    keys[i] = key
+    vals[i] = val
+
+
+# --------------------------------------------------------------------------------------------
+# backward liveness pass
+# --------------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _backward_chunk(first_value, nreads, reads, last_bits, push_bits, hkeys, hvals, hst):
+    """Mark last reads (bit per read) and pushed values (bit per value) of one chunk, walking it
+    backwards; `hkeys` is the set of values read after this chunk (updated in place, may be
+    reallocated).  Returns (hkeys, hvals, error) with error = -1 or the offending read index."""
+    n = nreads.shape[0]
+    pend = reads.shape[0]
+    bits = hst[1]
+    size = hst[0]
+    err = np.int64(-1)
+    for v in range(n - 1, -1, -1):
+        vid = first_value + v
+        i = _hfind(hkeys, vid, bits)
+        if i >= 0:
+            push_bits[v >> 3] |= np.uint8(1 << (v & 7))
+            _hdelete(hkeys, hvals, i, bits)
+            size -= 1
+        k = np.int64(nreads[v])
+        pstart = pend - k
+        for p in range(pend - 1, pstart - 1, -1):
+            r = reads[p]
+            if r < 0 or r >= vid:
+                err = p
+                hst[0] = size
+                hst[1] = bits
+                return hkeys, hvals, err
+            if _hfind(hkeys, r, bits) < 0:
+                last_bits[p >> 3] |= np.uint8(1 << (p & 7))
+                if 2 * (size + 1) > hkeys.shape[0]:
+                    hkeys, hvals, bits = _hrehash(hkeys, hvals, bits)
+                _hinsert_new(hkeys, hvals, r, 0, bits)
+                size += 1
+        pend = pstart
+    hst[0] = size
+    hst[1] = bits
+    return hkeys, hvals, err
+
+
+# --------------------------------------------------------------------------------------------
+# forward pricing pass
+# --------------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def _fen_range(tree, p, t):
+    """sum of weights at timestamps p..t (t = newest timestamp)."""
+    s = np.int64(0)
+    i = t
+    j = p - 1
+    while i != j:
+        if i > j:
+            s += tree[i]
+            i -= i & -i
+        else:
+            s -= tree[j]
+            j -= j & -j
+    return s
+
+
+@nb.njit(cache=True, inline="always")
+def _fen_append(tree, p, w):
+    """Append weight w at timestamp p = newest + 1 (nodes above the newest are not kept)."""
+    s = w
+    j = p - 1
+    stop = p - (p & -p)
+    while j > stop:
+        s += tree[j]
+        j -= j & -j
+    tree[p] = s
+
+
+@nb.njit(cache=True, inline="always")
+def _fen_sub(tree, p, w, t):
+    i = p
+    while i <= t:
+        tree[i] -= w
+        i += i & -i
+
+
+@nb.njit(cache=True)
+def _compact(need, tree, ctree, val_at, w_at, lab_at, hkeys, hvals, st):
+    """Renumber the live timestamps 1..L keeping their order; grow the arrays so that at least
+    half the capacity (and `need` slots) is free.  Returns the (possibly new) arrays."""
+    t = st[0]
+    bits = st[2]
+    L = np.int64(0)
+    for p in range(1, t + 1):
+        v = val_at[p]
+        if v >= 0:
+            L += 1
+            val_at[L] = v
+            w_at[L] = w_at[p]
+            lab_at[L] = lab_at[p]
+            hvals[_hfind(hkeys, v, bits)] = L
+    for p in range(L + 1, t + 1):
+        val_at[p] = -1
+    cap = tree.shape[0] - 1
+    if 2 * (L + need) > cap:
+        ncap = cap
+        while 2 * (L + need) > ncap:
+            ncap *= 2
+        nval = np.full(ncap + 1, -1, np.int64)
+        nw = np.zeros(ncap + 1, np.int64)
+        nlab = np.zeros(ncap + 1, np.uint16)
+        nval[: L + 1] = val_at[: L + 1]
+        nw[: L + 1] = w_at[: L + 1]
+        nlab[: L + 1] = lab_at[: L + 1]
+        val_at, w_at, lab_at = nval, nw, nlab
+        tree = np.zeros(ncap + 1, np.int64)
+        if ctree.shape[0] > 1:
+            ctree = np.zeros(ncap + 1, np.int64)
+    for i in range(1, L + 1):
+        tree[i] = w_at[i]
+    for i in range(1, L + 1):
+        j = i + (i & -i)
+        if j <= L:
+            tree[j] += tree[i]
+    if ctree.shape[0] > 1:
+        for i in range(1, L + 1):
+            ctree[i] = 1
+        for i in range(1, L + 1):
+            j = i + (i & -i)
+            if j <= L:
+                ctree[j] += ctree[i]
+    st[0] = L
+    st[6] += 1
+    return tree, ctree, val_at, w_at, lab_at
+
+
+@nb.njit(cache=True)
+def _forward_chunk(first_value, nreads, reads, value_bytes, bpe, phase, label, last_bits,
+                   push_bits, tree, ctree, val_at, w_at, lab_at, hkeys, hvals, st,
+                   phase_cost, phase_reads, label_cost, label_reads, depths, want_depths):
+    """Price one chunk.  st = [newest timestamp, hash size, hash bits, live values, live bytes,
+    peak live bytes, compactions, error read index (-1), peak live values].
+    Widths: bpe > 0 overrides value_bytes.  label has length 0 (all label 0) or n."""
+    n = nreads.shape[0]
+    has_label = label.shape[0] > 0
+    use_ctree = ctree.shape[0] > 1
+    tsbuf = np.empty(256, np.int64)
+    p = np.int64(0)
+    t = st[0]
+    bits = st[2]
+    hsize = st[1]
+    live = st[3]
+    live_bytes = st[4]
+    for v in range(n):
+        k = np.int64(nreads[v])
+        cap = tree.shape[0] - 1
+        if t + k + 1 > cap:
+            st[0] = t
+            st[2] = bits
+            tree, ctree, val_at, w_at, lab_at = _compact(k + 1, tree, ctree, val_at, w_at,
+                                                        lab_at, hkeys, hvals, st)
+            t = st[0]
+        if k > 0:
+            ph = phase[v]
+            # 1. price every input against the stack before the instruction
+            for j in range(k):
+                r = reads[p + j]
+                hi = _hfind(hkeys, r, bits)
+                if hi < 0:
+                    st[7] = p + j
+                    st[0] = t
+                    st[1] = hsize
+                    st[2] = bits
+                    st[3] = live
+                    st[4] = live_bytes
+                    return tree, ctree, val_at, w_at, lab_at, hkeys, hvals
+                ts = hvals[hi]
+                tsbuf[j] = ts
+                w = w_at[ts]
+                db = _fen_range(tree, ts, t)
+                c = _read_cost(db, w)
+                phase_cost[ph] += c
+                phase_reads[ph] += 1
+                lb = lab_at[ts]
+                label_cost[lb] += c
+                label_reads[lb] += 1
+                if want_depths:
+                    if use_ctree:
+                        depths[p + j] = _fen_range(ctree, ts, t)
+                    else:
+                        depths[p + j] = db // w
+            # 2. distinct inputs move to the top in read order; a last read removes the value
+            for j in range(k):
+                r = reads[p + j]
+                dup = False
+                for jj in range(j):
+                    if reads[p + jj] == r:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                q = p + j
+                dies = (last_bits[q >> 3] >> (q & 7)) & 1
+                for jj in range(j + 1, k):
+                    q = p + jj
+                    if reads[q] == r and (last_bits[q >> 3] >> (q & 7)) & 1:
+                        dies = 1
+                ts = tsbuf[j]
+                w = w_at[ts]
+                _fen_sub(tree, ts, w, t)
+                if use_ctree:
+                    _fen_sub(ctree, ts, 1, t)
+                val_at[ts] = -1
+                hi = _hfind(hkeys, r, bits)
+                if dies:
+                    _hdelete(hkeys, hvals, hi, bits)
+                    hsize -= 1
+                    live -= 1
+                    live_bytes -= w
+                else:
+                    t += 1
+                    _fen_append(tree, t, w)
+                    if use_ctree:
+                        _fen_append(ctree, t, 1)
+                    val_at[t] = r
+                    w_at[t] = w
+                    lab_at[t] = lab_at[ts]
+                    hvals[hi] = t
+            p += k
+        # 3. the output is pushed at no cost, unless it is never read and not kept
+        if (push_bits[v >> 3] >> (v & 7)) & 1:
+            vid = first_value + v
+            w = bpe if bpe > 0 else np.int64(value_bytes[v])
+            t += 1
+            _fen_append(tree, t, w)
+            if use_ctree:
+                _fen_append(ctree, t, 1)
+            val_at[t] = vid
+            w_at[t] = w
+            lab_at[t] = label[v] if has_label else 0
+            if 2 * (hsize + 1) > hkeys.shape[0]:
+                hkeys, hvals, bits = _hrehash(hkeys, hvals, bits)
+            _hinsert_new(hkeys, hvals, vid, t, bits)
+            hsize += 1
+            live += 1
+            live_bytes += w
+            if live_bytes > st[5]:
+                st[5] = live_bytes
+            if live > st[8]:
+                st[8] = live
+    st[0] = t
+    st[1] = hsize
+    st[2] = bits
+    st[3] = live
+    st[4] = live_bytes
+    return tree, ctree, val_at, w_at, lab_at, hkeys, hvals
+
+
+# --------------------------------------------------------------------------------------------
+# Python driver
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PriceResult:
+    """ByteDMD of a trace.  cost: total (ByteDMD units); reads: number of element reads;
+    depths: element depth (1 = top) of every read in order, or None; phase_cost/phase_reads:
+    int64 arrays indexed like trace.phase_names (a read is attributed to the phase of the
+    instruction making it); label_cost/label_reads: indexed like trace.label_names (a read is
+    attributed to the label of the value read).  peak_live_values / peak_live_bytes: the largest
+    stack (elements / bytes) seen; compactions: timestamp renumberings done."""
+    cost: int
+    reads: int
+    depths: np.ndarray | None
+    phase_cost: np.ndarray
+    phase_reads: np.ndarray
+    label_cost: np.ndarray
+    label_reads: np.ndarray
+    peak_live_values: int = 0
+    peak_live_bytes: int = 0
+    compactions: int = 0
+
+
+def _as(a, dtype):
+    a = np.asarray(a)
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a, dtype=dtype)
+    return a
+
+
+class _FlagStore:
+    """Per-chunk liveness bits, kept in memory or spilled to .npy files and memory-mapped."""
+
+    def __init__(self, n_chunks: int, spill: bool, spill_dir: str | None):
+        self.items = [None] * n_chunks
+        self.tmp = tempfile.TemporaryDirectory(prefix="bytedmd_flags_", dir=spill_dir) if spill else None
+
+    def put(self, i, last_bits, push_bits):
+        if self.tmp is None:
+            self.items[i] = (last_bits, push_bits)
+        else:
+            a = os.path.join(self.tmp.name, f"{i}_r.npy")
+            b = os.path.join(self.tmp.name, f"{i}_v.npy")
+            np.save(a, last_bits)
+            np.save(b, push_bits)
+            self.items[i] = (a, b)
+
+    def get(self, i):
+        x = self.items[i]
+        if self.tmp is None:
+            return x
+        return np.asarray(np.load(x[0], mmap_mode="r")), np.asarray(np.load(x[1], mmap_mode="r"))
+
+    def drop(self, i):
+        x = self.items[i]
+        self.items[i] = None
+        if self.tmp is not None and x is not None:
+            for f in x:
+                os.remove(f)
+
+    def close(self):
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _check_chunks(trace: Trace):
+    expect = 0
+    for c in trace.chunks:
+        if int(c.first_value) != expect:
+            raise ValueError(f"chunk starts at value {c.first_value}, expected {expect}")
+        n = c.n_values
+        if not (c.value_bytes.shape[0] == n and c.phase.shape[0] == n):
+            raise ValueError("chunk arrays nreads/value_bytes/phase differ in length")
+        expect += n
+    return expect
+
+
+def liveness_flags(trace: Trace, spill: bool = False, spill_dir: str | None = None) -> _FlagStore:
+    """Backward pass: for chunk i, (last_bits, push_bits) as packed little-endian bit arrays:
+    bit p of last_bits is set iff read p of the chunk is its value's last read (never for a kept
+    value); bit v of push_bits iff value v of the chunk is pushed (read later or kept)."""
+    n_values = _check_chunks(trace)
+    store = _FlagStore(len(trace.chunks), spill, spill_dir)
+    bits = 10
+    hkeys = np.full(1 << bits, -1, np.int64)
+    hvals = np.zeros(1 << bits, np.int64)
+    hst = np.array([0, bits], np.int64)
+    for kv in np.unique(_as(trace.keep, np.int64)):
+        kv = int(kv)
+        if kv < 0 or kv >= n_values:
+            raise ValueError(f"keep holds value {kv}, not in 0..{n_values - 1}")
+        if 2 * (hst[0] + 1) > hkeys.shape[0]:
+            hkeys, hvals, b = _hrehash(hkeys, hvals, hst[1])
+            hst[1] = b
+        _hinsert_new(hkeys, hvals, kv, 0, hst[1])
+        hst[0] += 1
+    for ci in range(len(trace.chunks) - 1, -1, -1):
+        c = trace.chunks[ci]
+        nreads = _as(c.nreads, np.uint8)
+        reads = _as(c.reads, np.int64)
+        tot = int(nreads.sum(dtype=np.int64))
+        if tot != reads.shape[0]:
+            raise ValueError(f"chunk {ci}: nreads sums to {tot} but it holds {reads.shape[0]} reads")
+        last_bits = np.zeros((reads.shape[0] + 7) >> 3, np.uint8)
+        push_bits = np.zeros((nreads.shape[0] + 7) >> 3, np.uint8)
+        hkeys, hvals, err = _backward_chunk(np.int64(c.first_value), nreads, reads, last_bits,
+                                            push_bits, hkeys, hvals, hst)
+        if err >= 0:
+            raise ValueError(f"chunk {ci}, read {err}: value {int(reads[err])} is read before it "
+                             "is created (a read must name an earlier value)")
+        store.put(ci, last_bits, push_bits)
+    return store
+
+
+def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_depths: bool = False,
+                  *, ts_capacity: int = 1 << 16, spill: bool | None = None,
+                  spill_dir: str | None = None) -> PriceResult:
+    """Exact ByteDMD of `trace` (COST_MODEL.md section 1), streaming over `trace.chunks`.
+
+    bytes_per_element: if given, every value is that many bytes wide (else trace value_bytes).
+    return_depths: also return the element depth of every read (an int64 array of n_reads).
+    ts_capacity: initial timestamp capacity (tests force compaction with a tiny one).
+    spill: keep the liveness bits (1 bit per read and per value) in .npy files under spill_dir
+    instead of memory; default: spill when the trace has more than 2^27 reads.
+    """
+    bpe = 0 if bytes_per_element is None else int(bytes_per_element)
+    if bytes_per_element is not None and not 1 <= bpe <= 1 << 20:
+        raise ValueError("bytes_per_element must be a positive int")
+    n_phases = max(1, len(trace.phase_names))
+    n_labels = max(1, len(trace.label_names))
+    total_reads = trace.n_reads
+    if spill is None:
+        spill = total_reads > (1 << 27)
+
+    # uniform widths? then element depth = byte depth // width and no count tree is needed
+    if bpe > 0:
+        uniform = True
+    else:
+        lo, hi = 256, -1
+        for c in trace.chunks:
+            if c.n_values:
+                vb = np.asarray(c.value_bytes)
+                lo, hi = min(lo, int(vb.min())), max(hi, int(vb.max()))
+        if hi >= 0 and lo < 1:
+            raise ValueError("a value is 0 bytes wide")
+        uniform = lo >= hi
+    use_ctree = bool(return_depths) and not uniform
+
+    store = liveness_flags(trace, spill=spill, spill_dir=spill_dir)
+    try:
+        cap = max(1, int(ts_capacity))
+        tree = np.zeros(cap + 1, np.int64)
+        ctree = np.zeros(cap + 1 if use_ctree else 1, np.int64)
+        val_at = np.full(cap + 1, -1, np.int64)
+        w_at = np.zeros(cap + 1, np.int64)
+        lab_at = np.zeros(cap + 1, np.uint16)
+        hb = 10
+        hkeys = np.full(1 << hb, -1, np.int64)
+        hvals = np.zeros(1 << hb, np.int64)
+        st = np.array([0, 0, hb, 0, 0, 0, 0, -1, 0], np.int64)
+        phase_cost = np.zeros(n_phases, np.int64)
+        phase_reads = np.zeros(n_phases, np.int64)
+        label_cost = np.zeros(n_labels, np.int64)
+        label_reads = np.zeros(n_labels, np.int64)
+        depth_parts = []
+        empty_u16 = np.zeros(0, np.uint16)
+        for ci, c in enumerate(trace.chunks):
+            nreads = _as(c.nreads, np.uint8)
+            reads = _as(c.reads, np.int64)
+            vb = _as(c.value_bytes, np.uint8)
+            ph = _as(c.phase, np.uint8)
+            if ph.shape[0] and int(ph.max()) >= n_phases:
+                raise ValueError(f"chunk {ci}: phase index {int(ph.max())} >= len(phase_names)")
+            if trace.label is None:
+                lab = empty_u16
+            else:
+                lab = _as(trace.label[c.first_value:c.first_value + c.n_values], np.uint16)
+                if lab.shape[0] != c.n_values:
+                    raise ValueError("trace.label is shorter than the trace")
+                if lab.shape[0] and int(lab.max()) >= n_labels:
+                    raise ValueError(f"label index {int(lab.max())} >= len(label_names)")
+            last_bits, push_bits = store.get(ci)
+            depths = np.empty(reads.shape[0] if return_depths else 0, np.int64)
+            tree, ctree, val_at, w_at, lab_at, hkeys, hvals = _forward_chunk(
+                np.int64(c.first_value), nreads, reads, vb, np.int64(bpe), ph, lab, last_bits,
+                push_bits, tree, ctree, val_at, w_at, lab_at, hkeys, hvals, st, phase_cost,
+                phase_reads, label_cost, label_reads, depths, bool(return_depths))
+            if st[7] >= 0:
+                raise ValueError(f"chunk {ci}, read {int(st[7])}: value {int(reads[st[7]])} is "
+                                 "not on the stack")
+            store.drop(ci)
+            if return_depths:
+                depth_parts.append(depths)
+    finally:
+        store.close()
+    depths_all = None
+    if return_depths:
+        depths_all = np.concatenate(depth_parts) if depth_parts else np.zeros(0, np.int64)
+    return PriceResult(cost=int(phase_cost.sum()), reads=int(phase_reads.sum()), depths=depths_all,
+                       phase_cost=phase_cost, phase_reads=phase_reads, label_cost=label_cost,
+                       label_reads=label_reads, peak_live_values=int(st[8]),
+                       peak_live_bytes=int(st[5]), compactions=int(st[6]))
