@@ -1,0 +1,173 @@
+"""Measuring a learner's data movement: one update, or a whole training run.
+
+    rep = measure_update(learner, task, seed=0)           # COST_MODEL.md section 6, per update
+    result, rep = measure_run(learner, task, seed=0)      # the whole run as one program
+
+Both run the learner's unmodified code on tracked arrays (harness.tracking) and price the record
+with metrics.report. Costs are attributed to the phases forward / credit / update, and to named
+arrays: the state entries by their keys (W_hh, v_W_hh, ...), the batch ("inputs", "targets"),
+the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anything else is
+"(unnamed)" (temporaries inside a phase).
+
+Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
+only the learner's own work is priced.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.task import Batch, SequenceLookup
+from harness.tracking import TrackedArray, Tracker
+
+PHASES = ("forward", "credit", "update")
+
+
+def _arrays_in(obj):
+    """Tracked arrays inside nested dicts/lists/tuples."""
+    if isinstance(obj, TrackedArray):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _arrays_in(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _arrays_in(v)
+
+
+class TrackedStep:
+    """A `step` for harness.train that runs the learner on tracked arrays.
+
+    The first call brings the state and batch in as the program's arguments (ByteDMD eager
+    initialization: state entries in key order, then the batch's input segments, then the
+    targets; the first argument ends on top). A later batch equal to the previous one (fixed
+    timing) is the same tracked data, read again; a new batch (variable timing) enters as fresh
+    inputs pushed at no cost.
+    """
+
+    def __init__(self, tracker: Tracker, name_arrays: bool = True):
+        self.tr = tracker
+        self.name_arrays = name_arrays
+        self._plain_batch = None
+        self._tracked_batch = None
+        self.updates = 0
+
+    def _name(self, obj, label):
+        if self.name_arrays:
+            for a in _arrays_in(obj):
+                self.tr.name(a, label)
+
+    def _same_batch(self, batch: Batch) -> bool:
+        prev = self._plain_batch
+        return (prev is not None and len(prev.segments) == len(batch.segments)
+                and all(a.shape == b.shape and np.array_equal(a, b)
+                        for a, b in zip(prev.segments, batch.segments))
+                and np.array_equal(prev.targets, batch.targets))
+
+    def bring_in(self, state: dict, batch: Batch):
+        """Track the state (if plain) and the batch; returns (tracked state, tracked batch)."""
+        plain_state = not any(isinstance(v, TrackedArray) for v in state.values())
+        if self._same_batch(batch):
+            tb = self._tracked_batch
+        else:
+            tb = None
+        keys = list(state)
+        if plain_state:
+            n_seg = len(batch.segments)
+            extra = [] if tb is not None else list(batch.segments) + [batch.targets]
+            tracked = self.tr.track_args(*[state[k] for k in keys], *extra)
+            state = dict(zip(keys, tracked[:len(keys)]))
+            if tb is None:
+                tb = Batch(segments=list(tracked[len(keys):len(keys) + n_seg]),
+                           targets=tracked[-1])
+        elif tb is None:
+            tb = Batch(segments=[self.tr.track(s) for s in batch.segments],
+                       targets=self.tr.track(batch.targets))
+        self._plain_batch, self._tracked_batch = batch, tb
+        return state, tb
+
+    def __call__(self, learner, state, batch):
+        state, tb = self.bring_in(state, batch)
+        for k, v in state.items():
+            self._name(v, k)
+        self._name(tb.segments, "inputs")
+        self._name(tb.targets, "targets")
+        with self.tr.phase("forward"):
+            cache = learner.forward(state, tb)
+        for k, v in cache.items():
+            self._name(v, f"cache:{k}")
+        with self.tr.phase("credit"):
+            grads = learner.credit(state, tb, cache)
+        for k, v in grads.items():
+            self._name(v, f"grad:{k}")
+        with self.tr.phase("update"):
+            new_state = learner.update(state, grads)
+        self.updates += 1
+        return new_state, cache
+
+
+def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int):
+    """The state after `warm_sweeps` plain updates, and the timing generator as train() has it."""
+    state = learner.init(task, np.random.default_rng(seed))
+    timing_rng = task.timing_rng(seed) if task.variable_timing else None
+    for _ in range(warm_sweeps):
+        state, _ = learner.step(state, task.train_batch(timing_rng))
+    return state, timing_rng
+
+
+def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
+                   warm_sweeps: int = 3, bytes_per_element: int | None = None,
+                   strict: bool = False, reuse: bool = True, return_trace: bool = False):
+    """Data movement of one update (forward, credit, update) as a function of (state, batch)
+    returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
+    the Trace with return_trace=True)."""
+    from metrics.report import report
+    task = task if task is not None else SequenceLookup()
+    state, timing_rng = _warm_state(learner, task, seed, warm_sweeps)
+    batch = task.train_batch(timing_rng)
+    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
+    stepper = TrackedStep(tr)
+    new_state, _ = stepper(learner, state, batch)
+    trace = tr.trace(keep=new_state)
+    rep = report(trace, reuse=reuse)
+    tr.close()
+    return (rep, trace) if return_trace else rep
+
+
+def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
+                sweeps: int | None = None, bytes_per_element: int | None = None,
+                strict: bool = False, reuse: bool = False, return_trace: bool = False):
+    """Train on tracked arrays and price the whole run as one program (the stack carried across
+    sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
+    numbers are bit-identical to harness.train on plain arrays."""
+    from harness.training import train
+    from metrics.report import report
+    task = task if task is not None else SequenceLookup()
+    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
+    stepper = TrackedStep(tr)
+    result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper)
+    trace = tr.trace(keep=result.state)
+    rep = report(trace, reuse=reuse)
+    if not return_trace:
+        tr.close()
+        return result, rep
+    return result, rep, trace
+
+
+def peak_memory_bytes(func, *args, **kwargs) -> tuple[int, object]:
+    """Peak heap memory (bytes, memray) of calling func(*args, **kwargs) in this process, and
+    its return value. memray allows one tracker per process at a time: call it in a worker."""
+    import os
+    import tempfile
+
+    import memray
+    fd, path = tempfile.mkstemp(suffix=".memray")
+    os.close(fd)
+    os.unlink(path)
+    try:
+        with memray.Tracker(path, native_traces=False, follow_fork=False):
+            out = func(*args, **kwargs)
+        peak = int(memray.FileReader(path).metadata.peak_memory)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    return peak, out
