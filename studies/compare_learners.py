@@ -1,12 +1,18 @@
-"""The main study: every learner on the shared task, over seeds, side by side.
+"""The main study: every learner on the shared task, over seeds: data movement next to
+generalization.
 
     python -m studies.compare_learners [--learners bptt,tbptt] [--seeds 10] [--sweeps 800]
-                                       [--out results/compare_learners] [--workers 2]
+                                       [--out results/compare_learners] [--workers 2] [--quick]
 
-Writes into --out: results.csv (one row per learner and seed), summary.md (medians per learner,
-with the range across seeds), curves.png (training curves), results.json (the config, git commit
-and package versions that reproduce it), and runs/ (one file per finished run: rerunning the
-same command resumes, redoing nothing that finished).
+For every learner and seed: a plain training run (accuracies, convergence, wall time, peak memory
+with memray), one warm update measured on tracked arrays (ByteDMD, ARD, DMC, reads, writes, by
+phase and by array, reuse distances), and for the first --whole-run-seeds seeds the whole
+training run traced as one program (when its reads fit --whole-run-max-reads).
+
+Writes into --out: results.csv (one row per learner and seed), summary.md (medians with the
+range across seeds), plots (curves.png, pareto.png, cost_breakdown.png, reuse.png),
+results.json (the config, git commit and package versions that reproduce it), and runs/ (one
+file per finished run: rerunning the same command resumes, redoing nothing that finished).
 """
 from __future__ import annotations
 
@@ -26,6 +32,62 @@ DEFAULT_OUT = "results/compare_learners"
 DEFAULT_SEEDS = 10
 BASE_COLUMNS = ["learner", "seed", "train_acc", "test_acc", "unseen_acc", "converged_sweep",
                 "wall_s"]
+ENERGY_COLUMNS = ["learner", "seed", "train_acc", "test_acc", "unseen_acc", "converged_sweep",
+                  "updates", "bytedmd_per_update", "bytedmd_to_criterion", "bytedmd_whole_run",
+                  "ard", "dmc", "reads", "writes", "read_bytes", "peak_memory_bytes", "wall_s",
+                  "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "mean_reuse_distance",
+                  "escapes", "whole_run_reads", "whole_run_note"]
+DEFAULT_WHOLE_RUN_SEEDS = 1
+DEFAULT_WHOLE_RUN_MAX_READS = 1_500_000_000
+QUICK = {"seeds": 2, "sweeps": 40, "whole_run_seeds": 1}
+
+
+def energy_run(spec: dict) -> dict:
+    """One learner and seed: plain training (under memray), one warm update measured, and
+    optionally the whole run traced. Units: ByteDMD cost units; reads/writes in elements;
+    read_bytes and peak_memory_bytes in bytes. `ard`, `dmc`, `reads`, `writes`, `read_bytes`
+    are per update."""
+    from harness.measure import measure_run, measure_update, peak_memory_bytes
+    from harness.sweep import make_learner, make_task, train_run
+    import time as _time
+
+    task = make_task(spec.get("task"))
+    t0 = _time.perf_counter()
+    peak, row = peak_memory_bytes(train_run, spec)
+    row["peak_memory_bytes"] = peak
+    rep = measure_update(make_learner(spec, task), task, seed=spec.get("seed", 0),
+                         warm_sweeps=spec.get("warm_sweeps", 3), reuse=True)
+    phase = dict(zip(rep.by_phase["phase"], rep.by_phase["bytedmd"]))
+    row.update({
+        "bytedmd_per_update": rep.bytedmd, "ard": rep.ard, "dmc": rep.dmc, "reads": rep.reads,
+        "writes": rep.writes, "read_bytes": rep.read_bytes, "escapes": rep.escapes,
+        "mean_reuse_distance": rep.mean_reuse_distance,
+        "bytedmd_forward": int(phase.get("forward", 0)), "bytedmd_credit": int(phase.get("credit", 0)),
+        "bytedmd_update": int(phase.get("update", 0)),
+        "by_array": rep.by_array.to_dict(orient="list"),
+        "reuse_histogram": None if rep.reuse_histogram is None
+        else pd.DataFrame(rep.reuse_histogram).to_dict(orient="list"),
+    })
+    conv = row.get("converged_sweep")
+    # sweep c is logged before its update: the criterion is reached after c - 1 updates
+    row["bytedmd_to_criterion"] = None if conv is None else (conv - 1) * rep.bytedmd
+    row["whole_run_reads"], row["bytedmd_whole_run"], row["whole_run_note"] = None, None, None
+    if spec.get("whole_run"):
+        estimate = rep.reads * row["updates"]
+        limit = spec.get("whole_run_max_reads", DEFAULT_WHOLE_RUN_MAX_READS)
+        if estimate > limit:
+            row["whole_run_note"] = f"skipped: about {estimate:.2g} reads > budget {limit:.2g}"
+        else:
+            result, wrep = measure_run(make_learner(spec, task), task, seed=spec.get("seed", 0),
+                                       sweeps=spec.get("sweeps"))
+            if (result.unseen_acc, result.converged_sweep) != (row["unseen_acc"], row["converged_sweep"]):
+                raise RuntimeError("tracked whole run disagrees with the plain run: "
+                                   "instrumentation changed the numbers")
+            row["bytedmd_whole_run"], row["whole_run_reads"] = wrep.bytedmd, wrep.reads
+    else:
+        row["whole_run_note"] = "not requested"
+    row["measure_s"] = _time.perf_counter() - t0
+    return row
 
 
 def parse_args(argv=None):
@@ -42,7 +104,20 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     p.add_argument("--backend", default="local", choices=["local", "ray"])
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--accuracy-only", action="store_true",
+                   help="train and score only: no data-movement measurement")
+    p.add_argument("--whole-run-seeds", type=int, default=DEFAULT_WHOLE_RUN_SEEDS,
+                   help="trace the whole run for the first N seeds (default %(default)s)")
+    p.add_argument("--whole-run-max-reads", type=float, default=DEFAULT_WHOLE_RUN_MAX_READS,
+                   help="skip a whole-run trace estimated above this many reads (default %(default).2g)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke test: all learners, {QUICK['seeds']} seeds, {QUICK['sweeps']} sweeps")
     args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.sweeps = QUICK["seeds"], args.sweeps or QUICK["sweeps"]
+        args.whole_run_seeds = min(args.whole_run_seeds, QUICK["whole_run_seeds"])
+        if args.out == DEFAULT_OUT:
+            args.out = DEFAULT_OUT + "_quick"
     if args.seeds <= 0:
         p.error(f"--seeds must be positive, got {args.seeds}")
     if args.sweeps is not None and args.sweeps <= 0:
@@ -67,9 +142,19 @@ def learner_names(arg: str | None) -> list[str]:
     return names
 
 
-def build_specs(names, seeds, sweeps, task_kwargs) -> list[dict]:
-    return [{"runner": "harness.sweep:train_run", "learner": n, "hyper": {}, "seed": s,
-             "sweeps": sweeps, "task": task_kwargs} for n in names for s in range(seeds)]
+def build_specs(names, seeds, sweeps, task_kwargs, energy=False, whole_run_seeds=0,
+                whole_run_max_reads=DEFAULT_WHOLE_RUN_MAX_READS) -> list[dict]:
+    specs = []
+    for n in names:
+        for s in range(seeds):
+            spec = {"runner": "harness.sweep:train_run", "learner": n, "hyper": {}, "seed": s,
+                    "sweeps": sweeps, "task": task_kwargs}
+            if energy:
+                spec.update(runner="studies.compare_learners:energy_run", warm_sweeps=3,
+                            whole_run=s < whole_run_seeds,
+                            whole_run_max_reads=float(whole_run_max_reads))
+            specs.append(spec)
+    return specs
 
 
 def results_frame(rows: list[dict], columns=BASE_COLUMNS) -> pd.DataFrame:
@@ -79,7 +164,11 @@ def results_frame(rows: list[dict], columns=BASE_COLUMNS) -> pd.DataFrame:
         rec["error"] = r.get("error")
         recs.append(rec)
     df = pd.DataFrame(recs, columns=list(columns) + ["error"])
-    df["converged_sweep"] = df["converged_sweep"].astype("Int64")
+    for c in ("converged_sweep", "updates", "bytedmd_per_update", "bytedmd_to_criterion",
+              "bytedmd_whole_run", "reads", "writes", "read_bytes", "peak_memory_bytes",
+              "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "escapes", "whole_run_reads"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
     return df
 
 
@@ -87,6 +176,32 @@ def _fmt(v, kind):
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
     return {"acc": f"{v:.3f}", "int": f"{v:.0f}", "s": f"{v:.2f}"}[kind]
+
+
+def energy_table(df: pd.DataFrame) -> str:
+    """A markdown table of the data-movement columns: medians [min–max] per learner."""
+    from studies.analysis import median_spread
+    cols = [("updates to criterion", None), ("bytedmd_per_update", "{:.3g}"),
+            ("bytedmd_to_criterion", "{:.3g}"), ("bytedmd_whole_run", "{:.3g}"),
+            ("reads", "{:.3g}"), ("ard", "{:.3g}"), ("peak_memory_bytes", "MB")]
+    lines = ["| learner | updates to criterion | ByteDMD / update | ByteDMD to criterion | "
+             "ByteDMD whole run (runs) | reads / update | ARD / update | peak memory (MB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, g in df.groupby("learner", sort=False):
+        ok = g[g["error"].isna()]
+        if ok.empty:
+            continue
+        upd = pd.to_numeric(ok["converged_sweep"], errors="coerce") - 1
+        whole = pd.to_numeric(ok["bytedmd_whole_run"], errors="coerce").dropna()
+        cells = [median_spread(upd, "{:.0f}"),
+                 median_spread(ok["bytedmd_per_update"]),
+                 median_spread(ok["bytedmd_to_criterion"]),
+                 (median_spread(whole) + f" ({len(whole)})") if len(whole) else "–",
+                 median_spread(ok["reads"]),
+                 median_spread(ok["ard"]),
+                 median_spread(pd.to_numeric(ok["peak_memory_bytes"], errors="coerce") / 2**20, "{:.1f}")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def summary_table(df: pd.DataFrame, n_test: int, baselines: dict) -> str:
@@ -120,36 +235,6 @@ def summary_table(df: pd.DataFrame, n_test: int, baselines: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_curves(rows: list[dict], path: Path):
-    """Median training loss (log scale) per learner over sweeps, with the seed range shaded."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    by = {}
-    for r in rows:
-        if r.get("error") is None and r.get("history"):
-            by.setdefault(r["learner"], []).append(np.asarray(r["history"]["loss"], float))
-    for name, curves in by.items():
-        n = min(len(c) for c in curves)
-        m = np.stack([c[:n] for c in curves])
-        x = np.arange(1, n + 1)
-        line, = ax.plot(x, np.median(m, axis=0), label=f"{name} (n={len(curves)})")
-        ax.fill_between(x, m.min(axis=0), m.max(axis=0), color=line.get_color(), alpha=0.15)
-    ax.set_yscale("log")
-    ax.set_xscale("log")
-    ax.set_xlabel("sweep (full passes over the 20 training sequences)")
-    ax.set_ylabel("training loss (0.5 · mean squared error)")
-    ax.set_title("Training loss per learner: median over seeds, range shaded")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
-
-
 def provenance(args_dict: dict) -> dict:
     import importlib.metadata as md
     try:
@@ -174,19 +259,30 @@ def main(argv=None):
     from harness.sweep import make_task
     task = make_task(task_kwargs)
     out = Path(args.out)
-    specs = build_specs(names, args.seeds, args.sweeps, task_kwargs)
+    energy = not args.accuracy_only
+    specs = build_specs(names, args.seeds, args.sweeps, task_kwargs, energy=energy,
+                        whole_run_seeds=args.whole_run_seeds,
+                        whole_run_max_reads=args.whole_run_max_reads)
     rows = run_sweep(specs, out, workers=args.workers, backend=args.backend,
                      progress=not args.no_progress, desc="compare_learners")
-    df = results_frame(rows)
+    df = results_frame(rows, ENERGY_COLUMNS if energy else BASE_COLUMNS)
     atomic_write_csv(out / "results.csv", df)
     baselines = {"best": task.constant_code_baseline("unseen")[1],
                  "majority": task.majority_code_baseline("unseen")[1]}
     summary = summary_table(df, len(task.test_idx), baselines)
+    if energy:
+        summary += ("\n## Data movement (medians [min–max] over seeds; ByteDMD in cost units, "
+                    "reads in elements, per update unless stated)\n\n" + energy_table(df))
     atomic_write_text(out / "summary.md", "# compare_learners: medians [min–max] over seeds\n\n" + summary)
-    plot_curves(rows, out / "curves.png")
+    from studies import plots
+    plots.plot_curves(rows, out / "curves.png")
+    if energy and df["error"].isna().any():
+        plots.plot_pareto(df, out / "pareto.png", baseline=baselines["best"])
+        plots.plot_cost_breakdown(rows, out / "cost_breakdown.png")
+        plots.plot_reuse(rows, out / "reuse.png")
     atomic_write_json(out / "results.json", provenance(vars(args) | {"learners": names}))
     print(summary)
-    print(f"wrote {out}/results.csv, summary.md, curves.png, results.json")
+    print(f"wrote {out}/: results.csv, summary.md, results.json and plots")
     n_failed = int(df["error"].notna().sum())
     return 1 if n_failed == len(df) else 0
 

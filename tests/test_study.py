@@ -17,7 +17,7 @@ def run_study(tmp_path, *extra):
     out = tmp_path / "out"
     code = compare_learners.main(["--learners", ",".join(extra) or "bptt", "--seeds", "2",
                                   "--sweeps", "30", "--out", str(out), "--workers", "1",
-                                  "--no-progress"])
+                                  "--no-progress", "--accuracy-only"])
     return code, out
 
 

@@ -1,0 +1,193 @@
+"""Figures of the main study, one message each. Every function takes the study's rows (dicts, as
+saved in runs/) or its results DataFrame and writes one PNG atomically."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studies.analysis import pareto_front
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: Path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=130)
+    _plt().close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _colors(names):
+    cmap = _plt().get_cmap("tab10")
+    return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
+def plot_curves(rows: list[dict], path):
+    """Median training loss (log scale) per learner over sweeps, with the seed range shaded."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    by = {}
+    for r in rows:
+        if r.get("error") is None and r.get("history"):
+            by.setdefault(r["learner"], []).append(np.asarray(r["history"]["loss"], float))
+    col = _colors(list(by))
+    for name, curves in by.items():
+        n = min(len(c) for c in curves)
+        m = np.stack([c[:n] for c in curves])
+        x = np.arange(1, n + 1)
+        ax.plot(x, np.median(m, axis=0), color=col[name], label=f"{name} (n={len(curves)})")
+        ax.fill_between(x, m.min(axis=0), m.max(axis=0), color=col[name], alpha=0.15)
+    ax.set_yscale("log")
+    ax.set_xscale("log")
+    ax.set_xlabel("sweep (full passes over the 20 training sequences)")
+    ax.set_ylabel("training loss (0.5 · mean squared error)")
+    ax.set_title("Training loss per learner: median over seeds, range shaded")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
+    """ByteDMD to the convergence criterion (log x) against unseen accuracy: one point per
+    learner and seed (hollow: never converged, placed at the cost of its whole budget), the
+    median per learner as a large marker, and the Pareto front of the medians."""
+    plt = _plt()
+    ok = df[df["error"].isna()].copy()
+    ok["cost_plot"] = ok["bytedmd_to_criterion"].astype(float)
+    never = ok["cost_plot"].isna()
+    ok.loc[never, "cost_plot"] = (ok.loc[never, "bytedmd_per_update"].astype(float)
+                                  * ok.loc[never, "updates"].astype(float))
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    names = list(dict.fromkeys(ok["learner"]))
+    col = _colors(names)
+    meds = []
+    for name in names:
+        g = ok[ok["learner"] == name]
+        conv = g[~g["bytedmd_to_criterion"].isna()]
+        nev = g[g["bytedmd_to_criterion"].isna()]
+        ax.scatter(conv["cost_plot"], conv["unseen_acc"], s=18, color=col[name], alpha=0.6)
+        ax.scatter(nev["cost_plot"], nev["unseen_acc"], s=18, facecolors="none",
+                   edgecolors=[col[name]], alpha=0.8)
+        if len(conv):
+            mx, my = float(conv["cost_plot"].median()), float(g["unseen_acc"].median())
+            meds.append((name, mx, my))
+            ax.scatter([mx], [my], s=120, marker="D", color=col[name], edgecolors="black",
+                       label=f"{name} ({len(conv)}/{len(g)} converged)")
+        else:
+            ax.scatter([], [], s=60, facecolors="none", edgecolors=[col[name]],
+                       label=f"{name} (never converged)")
+    if meds:
+        front = pareto_front([m[1] for m in meds], [m[2] for m in meds])
+        fx = [meds[i][1] for i in front]
+        fy = [meds[i][2] for i in front]
+        ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front (medians)")
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", lw=1, ls=":", label=f"best constant code ({baseline:.2f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("ByteDMD to criterion (cost units: Σ ceil(√byte depth) over bytes read)")
+    ax.set_ylabel("accuracy on the 3,100 unseen sequences (all 3 bits)")
+    ax.set_title("Data movement to reach 100% train accuracy vs generalization")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
+    """Where one update's ByteDMD goes, per learner: by phase (left) and by array (right), as
+    fractions of the learner's median per-update cost, which is written beside each bar."""
+    plt = _plt()
+    ok = [r for r in rows if r.get("error") is None and r.get("bytedmd_per_update")]
+    names = list(dict.fromkeys(r["learner"] for r in ok))
+    if not names:
+        return None
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 2.2), sharey=True)
+    phases = ["forward", "credit", "update"]
+    pcol = dict(zip(phases, ["#4c72b0", "#dd8452", "#55a868"]))
+    totals, arr_frac = {}, {}
+    for name in names:
+        rs = [r for r in ok if r["learner"] == name]
+        tot = np.median([r["bytedmd_per_update"] for r in rs])
+        totals[name] = tot
+        fr = {p: np.median([r[f"bytedmd_{p}"] / r["bytedmd_per_update"] for r in rs]) for p in phases}
+        left = 0.0
+        y = names.index(name)
+        for p in phases:
+            ax1.barh(y, fr[p], left=left, color=pcol[p], label=p if y == 0 else None)
+            left += fr[p]
+        ax1.text(1.01, y, f"{tot:.3g}", va="center", fontsize=8)
+        a = pd.DataFrame(rs[0]["by_array"])
+        arr_frac[name] = dict(zip(a["array"], a["bytedmd"] / a["bytedmd"].sum()))
+    # the arrays that dominate anywhere
+    score = {}
+    for fr in arr_frac.values():
+        for k, v in fr.items():
+            score[k] = max(score.get(k, 0), v)
+    top = sorted(score, key=score.get, reverse=True)[:top_arrays]
+    acol = _colors(top + ["other"])
+    for name in names:
+        y = names.index(name)
+        left = 0.0
+        for k in top:
+            v = arr_frac[name].get(k, 0.0)
+            ax2.barh(y, v, left=left, color=acol[k], label=k if y == 0 else None)
+            left += v
+        ax2.barh(y, 1 - left, left=left, color="lightgray", label="other" if y == 0 else None)
+    ax1.set_yticks(range(len(names)), names)
+    ax1.invert_yaxis()
+    for ax, t in ((ax1, "by phase (median ByteDMD per update at right)"), (ax2, "by array")):
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("fraction of ByteDMD per update")
+        ax.set_title(t, fontsize=10)
+        ax.legend(fontsize=7, loc="lower right", ncol=2)
+    fig.suptitle("Where one update's data movement goes")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_reuse(rows: list[dict], path):
+    """Element-level reuse-distance histograms of one update per learner (log-log, left) and the
+    miss-ratio curves of a fully associative LRU cache they imply (right)."""
+    plt = _plt()
+    first = {}
+    for r in rows:
+        if r.get("error") is None and r.get("reuse_histogram") and r["learner"] not in first:
+            first[r["learner"]] = pd.DataFrame(r["reuse_histogram"])
+    if not first:
+        return None
+    col = _colors(list(first))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, h in first.items():
+        lo = h["bin_lo"].to_numpy(float)
+        cnt = h["count"].to_numpy(float)
+        total = cnt.sum()
+        centers = np.maximum(lo, 0.5)
+        ax1.plot(centers, cnt / total, marker="o", ms=3, color=col[name], label=name)
+        # misses of an LRU cache of c values: reads at distance >= c
+        hi = h["bin_hi"].to_numpy(float)
+        miss = 1.0 - np.cumsum(cnt) / total
+        ax2.step(np.concatenate([[1], hi]), np.concatenate([[1.0], miss]), where="post",
+                 color=col[name], label=name)
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("reuse distance (distinct values touched since last touch; log2 bins)")
+    ax1.set_ylabel("fraction of reads")
+    ax1.set_title("Reuse distances of one update", fontsize=10)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("LRU cache size (values)")
+    ax2.set_ylabel("miss ratio")
+    ax2.set_title("Miss-ratio curves implied", fontsize=10)
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=7)
+    fig.suptitle("How far back each read reaches")
+    fig.tight_layout()
+    return _save(fig, path)
