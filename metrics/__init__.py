@@ -1,0 +1,33 @@
+"""Cost models over the record of a tracked run (COST_MODEL.md).
+
+    metrics.bytedmd(func, args, bytes_per_element=None) -> int        ByteDMD cost of func(*args)
+    metrics.bytedmd_trace(func, args) -> ndarray                     element depth of every read
+    metrics.ard(events), metrics.dmc(events)                          buffer-level ARD / DMC
+    metrics.reuse_distances(addresses) -> ndarray                     LRU stack distances
+    metrics.reuse_histogram(d), metrics.miss_ratio_curve(d)
+    metrics.report(trace) -> Report                                   every model, with attribution
+    metrics.bytedmd_price(trace) -> PriceResult                       the fast engine itself
+
+Metrics know nothing about learners: they price a `metrics.trace.Trace`.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "bytedmd": "metrics.api", "bytedmd_trace": "metrics.api", "trace_call": "metrics.api",
+    "ard": "metrics.ard", "dmc": "metrics.ard", "ard_dmc_arrays": "metrics.ard",
+    "reuse_distances": "metrics.reuse", "reuse_histogram": "metrics.reuse",
+    "miss_ratio_curve": "metrics.reuse", "trace_reuse_distances": "metrics.reuse",
+    "report": "metrics.report", "Report": "metrics.report",
+    "bytedmd_price": "metrics.engine", "PriceResult": "metrics.engine",
+    "Trace": "metrics.trace", "TraceChunk": "metrics.trace", "ProgramBuilder": "metrics.trace",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'metrics' has no attribute {name!r}")
