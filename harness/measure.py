@@ -120,7 +120,7 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     """Data movement of one update (forward, credit, update) as a function of (state, batch)
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
     the Trace with return_trace=True)."""
-    from metrics.report import report
+    from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps)
     batch = task.train_batch(timing_rng)
@@ -140,7 +140,7 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
     numbers are bit-identical to harness.train on plain arrays."""
     from harness.training import train
-    from metrics.report import report
+    from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
     tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
     stepper = TrackedStep(tr)

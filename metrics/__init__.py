@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import importlib
 
+# Loaded on first use: metrics.api needs harness.tracking, which itself imports metrics.trace.
 _EXPORTS = {
     "bytedmd": "metrics.api", "bytedmd_trace": "metrics.api", "trace_call": "metrics.api",
     "ard": "metrics.ard", "dmc": "metrics.ard", "ard_dmc_arrays": "metrics.ard",
     "reuse_distances": "metrics.reuse", "reuse_histogram": "metrics.reuse",
     "miss_ratio_curve": "metrics.reuse", "trace_reuse_distances": "metrics.reuse",
-    "report": "metrics.report", "Report": "metrics.report",
+    "report": "metrics.reporting", "Report": "metrics.reporting",
     "bytedmd_price": "metrics.engine", "PriceResult": "metrics.engine",
     "Trace": "metrics.trace", "TraceChunk": "metrics.trace", "ProgramBuilder": "metrics.trace",
 }
@@ -29,5 +30,14 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'metrics' has no attribute {name!r}")
+
+
+def _bind(name):
+    """Importing metrics.ard sets the package attribute `ard` to the module; re-bind the function
+    of the same name so that `metrics.ard(events)` is always the function."""
+    globals()[name] = getattr(importlib.import_module(_EXPORTS[name]), name)
+
