@@ -1,0 +1,52 @@
+"""ByteDMD of a plain numpy function: run it on tracked arrays and price the recorded program.
+
+    metrics.bytedmd(lambda A, B: A @ B, (A, B))          -> int  (COST_MODEL.md section 1)
+    metrics.bytedmd_trace(lambda A, B: A @ B, (A, B))    -> element depth of every read
+    trace_call(func, args)                               -> (result, metrics.trace.Trace)
+
+Conventions (COST_MODEL.md section 1): the arguments are pushed at no cost, the last first, so
+that the first argument ends on top (C order within each); the returned value(s) -- a tracked
+array, a number, or a tuple/list/dict of them -- stay on the stack to the end.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from metrics.trace import Trace
+
+
+def trace_call(func, args, bytes_per_element=None, strict=False):
+    """Run func(*tracked args) under a fresh Tracker; returns (result, Trace)."""
+    from harness.tracking import Tracker
+    if not isinstance(args, (tuple, list)):
+        args = (args,)
+    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
+    targs = tr.track_args(*args)
+    result = func(*targs)
+    return result, tr.trace(keep=result)
+
+
+def _price(trace: Trace, return_depths: bool = False):
+    """(cost, reads, depths or None) using metrics.engine when present, else the oracle."""
+    try:
+        from metrics.engine import bytedmd_price
+    except ImportError:
+        bytedmd_price = None
+    if bytedmd_price is not None:
+        r = bytedmd_price(trace, return_depths=return_depths)
+        return int(r.cost), int(r.reads), (None if r.depths is None else np.asarray(r.depths))
+    from metrics.oracle import oracle_bytedmd
+    r = oracle_bytedmd(trace)
+    return int(r["cost"]), int(r["reads"]), np.asarray(r["depths"], np.int64)
+
+
+def bytedmd(func, args, bytes_per_element=None) -> int:
+    """ByteDMD cost of func(*args); bytes_per_element overrides the dtype widths."""
+    _, trace = trace_call(func, args, bytes_per_element=bytes_per_element)
+    return _price(trace)[0]
+
+
+def bytedmd_trace(func, args, bytes_per_element=None) -> np.ndarray:
+    """Element depth (from the top, 1-based) of every read of func(*args), in order."""
+    _, trace = trace_call(func, args, bytes_per_element=bytes_per_element)
+    return np.asarray(_price(trace, return_depths=True)[2], np.int64)
