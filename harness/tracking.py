@@ -361,7 +361,7 @@ class Tracker:
         """One instruction per element of `shape` (C order) reading the operands (broadcast)
         in order. Returns the output ids (C order, shape `shape`)."""
         n = int(np.prod(shape, dtype=np.int64))
-        if not operand_ids:
+        if not operand_ids or n == 0:
             return np.full(shape, -1, _I64)
         R = np.stack([np.broadcast_to(i, shape) for i in operand_ids], axis=-1).reshape(n, 1, -1)
         all_live = n == 0 or R.min() >= 0
