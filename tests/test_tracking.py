@@ -442,11 +442,12 @@ def test_concatenate_stack_where_clip_outer_astype():
     f = a.astype(np.float32)
     same = a.astype(np.int64)
     assert (same.ids == a.ids).all()
-    trace = tr.trace(keep=(w, k, o, f))
+    cmp = a > 0
+    trace = tr.trace(keep=(w, k, o, f, cmp))
     nr, rd, vb, _ = trace.arrays()
     # the comparison results are 1 byte, the float32 conversion 4 bytes
     assert vb[f.ids].tolist() == [4, 4]
-    assert vb[(a > 0).ids].tolist() == [1, 1] if False else True
+    assert vb[cmp.ids].tolist() == [1, 1]
     assert (vb[w.ids] == 8).all()
 
 
