@@ -157,7 +157,8 @@ def programs(draw):
     prog = []
     for _ in range(draw(st.integers(1, 7))):
         kind = draw(st.sampled_from(["ew", "ew", "ewc", "un", "red", "mm", "iadd", "view", "T",
-                                     "zeros", "setitem", "plain", "twice"]))
+                                     "zeros", "setitem", "plain", "twice", "fancy",
+                                     "concat"]))
         i = draw(st.integers(0, len(pool) - 1))
         si = pool[i]
         if kind == "ew":
@@ -233,6 +234,22 @@ def programs(draw):
             j = draw(st.sampled_from(cands))
             prog.append(("setitem", i, j))
             continue
+        elif kind == "fancy":
+            if len(si) == 0:
+                continue
+            idx = draw(st.lists(st.integers(0, si[0] - 1), min_size=1, max_size=4))
+            prog.append(("fancy", i, idx))
+            pool.append((len(idx),) + si[1:])
+        elif kind == "concat":
+            cands = [j for j in range(len(pool)) if len(pool[j]) == len(si) and len(si) > 0
+                     and pool[j][1:] == si[1:]]
+            if not cands:
+                continue
+            j = draw(st.sampled_from(cands))
+            prog.append(("concat", i, j))
+            pool.append((si[0] + pool[j][0],) + si[1:])
+            plain.append(plain[i] and plain[j])
+            continue
         elif kind == "plain":
             prog.append(("plain", i))
             pool.append(si)
@@ -276,6 +293,10 @@ def run_numpy(p, prog):
             p.append(np.zeros_like(p[step[1]]))
         elif k == "setitem":
             p[step[1]][0] = p[step[2]]
+        elif k == "fancy":
+            p.append(p[step[1]][step[2]])
+        elif k == "concat":
+            p.append(np.concatenate([p[step[1]], p[step[2]]]))
         elif k == "plain":
             p.append(np.full(np.shape(p[step[1]]), 0.25))
     return p
@@ -309,6 +330,10 @@ def run_scalar(rec, p, prog):
             p.append(o)
         elif k == "setitem":
             p[step[1]][0, ...] = p[step[2]]     # elementwise, also for a 0-d object array
+        elif k == "fancy":
+            p.append(p[step[1]][step[2]])
+        elif k == "concat":
+            p.append(np.concatenate([p[step[1]], p[step[2]]]))
         elif k == "plain":
             o = np.empty(np.shape(p[step[1]]), object)
             o[...] = 0.25
@@ -316,7 +341,7 @@ def run_scalar(rec, p, prog):
     return p
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_match_scalar_tracer(case):
     shapes, prog, nkeep, seed = case
