@@ -952,10 +952,14 @@ def _shape_query(func):
 
 
 def _reduction(op):
-    def h(tr, a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-        if op in ("max", "min") and dtype is not None:
-            raise _not_modelled(f"numpy.{op} with dtype=")
-        return _reduce(tr, op, a, axis, keepdims, dtype=dtype, out=out, **kw)
+    if op in ("max", "min"):          # numpy.max(a, axis=None, out=None, keepdims=False, ...)
+        def h(tr, a, axis=None, out=None, keepdims=False, **kw):
+            if "dtype" in kw:
+                raise _not_modelled(f"numpy.{op} with dtype=")
+            return _reduce(tr, op, a, axis, keepdims, out=out, **kw)
+    else:                             # numpy.sum(a, axis=None, dtype=None, out=None, keepdims=False)
+        def h(tr, a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+            return _reduce(tr, op, a, axis, keepdims, dtype=dtype, out=out, **kw)
     return h
 
 
@@ -978,6 +982,7 @@ _HANDLERS = {
     np.copy: _copy,
     np.shape: _shape_query(np.shape), np.ndim: _shape_query(np.ndim),
     np.size: _shape_query(np.size),
+    np.result_type: lambda tr, *args, **kw: np.result_type(*[peek(x) for x in args], **kw),
     np.concatenate: _sequence(np.concatenate), np.stack: _sequence(np.stack),
     np.vstack: _sequence(np.vstack), np.hstack: _sequence(np.hstack),
 }

@@ -616,3 +616,14 @@ def test_bptt_tracked_bit_identical():
     t = tr.trace()
     assert t.n_reads > 10 ** 6 and {"forward", "credit", "update"} <= set(t.phase_names)
     assert tr.escapes == 3                              # `norm > clip` once per sweep
+
+
+def test_reduction_functions_positional_arguments():
+    tr = Tracker()
+    x = np.arange(6.0).reshape(2, 3)
+    (a,) = tr.track_args(x)
+    assert np.array_equal(np.max(a, 0, None, True).peek(), np.max(x, 0, None, True))
+    assert np.array_equal(np.sum(a, 1, None, None, True).peek(), np.sum(x, 1, None, None, True))
+    assert np.array_equal(np.mean(a, (0, 1)).peek(), np.mean(x, (0, 1)))
+    assert np.array_equal(np.prod(a, axis=(1,)).peek(), np.prod(x, axis=(1,)))
+    assert np.result_type(a, 1.0) == np.float64
