@@ -565,6 +565,12 @@ class TrackedArray(NDArrayOperatorsMixin):
     def copy(self, order="C"):
         return self._same(lambda x: x.copy(order))
 
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()          # same values (no instruction), a new buffer; same tracker
+
     def squeeze(self, axis=None):
         return self._same(lambda x: x.squeeze(axis))
 

@@ -627,3 +627,13 @@ def test_reduction_functions_positional_arguments():
     assert np.array_equal(np.mean(a, (0, 1)).peek(), np.mean(x, (0, 1)))
     assert np.array_equal(np.prod(a, axis=(1,)).peek(), np.prod(x, axis=(1,)))
     assert np.result_type(a, 1.0) == np.float64
+
+
+def test_deepcopy_keeps_tracking():
+    import copy
+    tr = Tracker()
+    (a,) = tr.track_args(np.ones(3))
+    b = copy.deepcopy({"a": a})["a"]
+    assert b.tracker is tr and b.ids.tolist() == a.ids.tolist()
+    b += 1.0
+    assert a.ids.tolist() == [0, 1, 2] and a.peek().tolist() == [1.0, 1.0, 1.0]
