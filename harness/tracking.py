@@ -392,6 +392,10 @@ class Tracker:
             R[:, 0, 1] = B[:, 0]
             R[:, 1::2, 0] = A[:, 1:]
             R[:, 1::2, 1] = B[:, 1:]
+            if all_live:                # slot 2k reads s_{k-1} (slot 2k-2) and p_k (slot 2k-1)
+                R[:, 2::2, 0] = idt[:, 0:L - 1:2]
+                R[:, 2::2, 1] = idt[:, 1:L - 1:2]
+                return R
             pid = np.concatenate([idt[:, :1], idt[:, 1::2]], axis=1)    # products p_0..p_{K-1}
             sid = np.concatenate([idt[:, :1], idt[:, 2::2]], axis=1)    # sums s_0 = p_0 .. s_{K-1}
             R[:, 2::2, 0] = sid[:, :-1]
