@@ -459,24 +459,29 @@ class TrackedArray(NDArrayOperatorsMixin):
 
     # ---- escapes --------------------------------------------------------------------------------
     def __float__(self):
+        v = float(self.data)          # numpy's own checks (e.g. ambiguous truth value) come first
         self.tracker._escape(self, "float()")
-        return float(self.data)
+        return v
 
     def __int__(self):
+        v = int(self.data)          # numpy's own checks (e.g. ambiguous truth value) come first
         self.tracker._escape(self, "int()")
-        return int(self.data)
+        return v
 
     def __complex__(self):
+        v = complex(self.data)          # numpy's own checks (e.g. ambiguous truth value) come first
         self.tracker._escape(self, "complex()")
-        return complex(self.data)
+        return v
 
     def __bool__(self):
+        v = bool(self.data)          # numpy's own checks (e.g. ambiguous truth value) come first
         self.tracker._escape(self, "bool()")
-        return bool(self.data)
+        return v
 
     def __index__(self):
+        v = self.data.__index__()          # numpy's own checks (e.g. ambiguous truth value) come first
         self.tracker._escape(self, "operator.index()")
-        return self.data.__index__()
+        return v
 
     def __format__(self, spec):
         self.tracker._escape(self, "format()")

@@ -637,3 +637,11 @@ def test_deepcopy_keeps_tracking():
     assert b.tracker is tr and b.ids.tolist() == a.ids.tolist()
     b += 1.0
     assert a.ids.tolist() == [0, 1, 2] and a.peek().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_invalid_conversion_records_nothing():
+    tr = Tracker()
+    (a,) = tr.track_args(np.ones(2))
+    with pytest.raises(ValueError):
+        bool(a)                                         # ambiguous truth value: numpy's error
+    assert tr.escapes == 0 and tr.n_values == 2
