@@ -12,7 +12,9 @@ For every learner, hidden size H and sequence length T (fixed timing, SequenceLo
 - plain training runs (harness.train, --seeds seeds, --sweeps sweeps): train / held-out /
   unseen accuracy (unseen is a fixed 10,000-sequence sample when T >= 8);
 - peak heap memory (memray): of the plain training run (seed 0) when training is affordable,
-  otherwise of one plain update; the column `peak_memory_of` says which.
+  otherwise of one plain update; the column `peak_memory_of` says which. The one-update peak
+  (the learner's own allocations, without the harness's evaluation) is also kept for every
+  affordable point: `peak_memory_update_bytes`.
 
 Each (learner, H, T) measurement and each training seed is one spec of harness.sweep.run_sweep
 (parallel, resumable from --out/runs/, failure-tolerant).
@@ -54,7 +56,7 @@ DEFAULT_LENGTHS = (5, 10, 20, 40, 80)
 DEFAULT_HIDDEN = (30, 60)
 DEFAULT_SEEDS = 3
 DEFAULT_MAX_READS = 1e8          # tracked reads of one measured update (~40 s, ~3 GB)
-DEFAULT_MAX_TRAIN_READS = 2e11   # estimated reads of one plain training run (per update x sweeps)
+DEFAULT_MAX_TRAIN_READS = 3e11   # estimated reads of one plain training run (~4e9 plain reads/s)
 PROBE_LENGTHS = (2, 3)
 PROBE_HIDDEN = (8, 16)
 WARM_SWEEPS = 3
@@ -65,12 +67,13 @@ QUICK = {"lengths": (5, 10, 20), "hidden": (30,), "seeds": 1, "sweeps": 60,
 
 CSV_COLUMNS = ["learner", "n_hidden", "T", "status", "est_reads", "reads", "writes", "bytedmd",
                "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "peak_memory_bytes",
-               "peak_memory_of", "train_runs", "train_ok", "train_acc", "test_acc",
+               "peak_memory_of", "peak_memory_update_bytes", "train_runs", "train_ok",
+               "train_acc", "test_acc",
                "unseen_acc", "unseen_acc_min", "unseen_acc_max", "converged_runs",
                "converged_sweep", "baseline_unseen_acc", "unseen_is_sample", "sweeps",
                "skip_reason", "error"]
 FIT_COLUMNS = ["learner", "n_hidden", "points", "T_min", "T_max", "exponent", "coef", "r2",
-               "memory_exponent", "memory_points", "crossing_T", "crossing_T_extrapolated",
+               "update_memory_exponent", "memory_points", "crossing_T", "crossing_T_extrapolated",
                "crossing_note"]
 
 
@@ -284,8 +287,8 @@ def run_study(args, names) -> tuple[pd.DataFrame, dict]:
                 if args.seeds > 0 and not do_train:
                     reasons.append(f"not trained: estimated {est * n_sweeps:.2g} reads for "
                                    f"{n_sweeps} sweeps > --max-train-reads {args.max_train_reads:.2g}")
-                mem_update = not do_train and est <= args.max_train_reads
-                if not do_train and not mem_update:
+                mem_update = est <= args.max_train_reads
+                if not mem_update:
                     reasons.append("peak memory not measured: one plain update estimated above "
                                    "--max-train-reads")
                 row["skip_reason"] = "; ".join(reasons) or None
@@ -322,7 +325,9 @@ def run_study(args, names) -> tuple[pd.DataFrame, dict]:
                 if c in r:
                     row[c] = r[c]
             if "peak_memory_bytes" in r:
-                row["peak_memory_bytes"] = r["peak_memory_bytes"]
+                row["peak_memory_update_bytes"] = r["peak_memory_bytes"]
+                if not str(row.get("peak_memory_of")).startswith("plain training"):
+                    row["peak_memory_bytes"] = r["peak_memory_bytes"]
             if r.get("reads") is not None:
                 measured.setdefault(key[:2], []).append((T, int(r["reads"])))
 
@@ -346,7 +351,10 @@ def run_study(args, names) -> tuple[pd.DataFrame, dict]:
             seed0 = [r for r in ok if r.get("seed") == 0] or ok
             rec["peak_memory_bytes"] = seed0[0]["peak_memory_bytes"]
         elif str(rec.get("peak_memory_of")).startswith("plain training"):
-            rec["peak_memory_of"] = None          # every training run failed: no peak
+            # every training run failed: fall back to the one-update peak
+            rec["peak_memory_bytes"] = rec.get("peak_memory_update_bytes")
+            rec["peak_memory_of"] = ("one plain update" if rec.get("peak_memory_update_bytes")
+                                     is not None else None)
         bad = [r for r in trs if r.get("error")]
         if bad:
             msg = f"training failed ({len(bad)}/{len(trs)} seeds): {_short(bad[0]['error'])}"
@@ -359,7 +367,7 @@ def run_study(args, names) -> tuple[pd.DataFrame, dict]:
     df = pd.DataFrame(recs, columns=CSV_COLUMNS)
     df = df.sort_values(["learner", "n_hidden", "T"], kind="stable").reset_index(drop=True)
     for c in ("est_reads", "reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
-              "bytedmd_update", "peak_memory_bytes", "train_runs", "train_ok", "converged_runs"):
+              "bytedmd_update", "peak_memory_bytes", "peak_memory_update_bytes", "train_runs", "train_ok", "converged_runs"):
         df[c] = pd.to_numeric(df[c], errors="coerce").round().astype("Int64")
     return df, {"probe_errors": probe_error}
 
@@ -368,7 +376,7 @@ def run_study(args, names) -> tuple[pd.DataFrame, dict]:
 
 def fits_frame(df: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
     """Per learner and H: the power-law exponent of ByteDMD per update in T (and of the peak
-    memory of the training run, where at least two T trained), and where the rule's cost first
+    heap memory of one plain update), and where the rule's cost first
     drops below the reference's at the same H: measured (crossing_point over the lengths both
     measured) and extrapolated from the two fitted power laws."""
     from studies.analysis import crossing_point, fit_power_law
@@ -383,12 +391,11 @@ def fits_frame(df: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
             f = fit_power_law(m["T"].astype(float), m["bytedmd"].astype(float))
             rec.update(exponent=f["exponent"], coef=f["coef"], r2=f["r2"])
             fits[(n, H)] = f
-        mem = g[g["peak_memory_of"].fillna("").str.startswith("plain training")
-                & g["peak_memory_bytes"].notna()]
+        mem = g[g["peak_memory_update_bytes"].notna()]
         rec["memory_points"] = len(mem)
         if mem["T"].nunique() >= 2:
-            rec["memory_exponent"] = fit_power_law(mem["T"].astype(float),
-                                                   mem["peak_memory_bytes"].astype(float))["exponent"]
+            rec["update_memory_exponent"] = fit_power_law(
+                mem["T"].astype(float), mem["peak_memory_update_bytes"].astype(float))["exponent"]
         recs.append(rec)
     for rec in recs:
         n, H = rec["learner"], rec["n_hidden"]
@@ -465,33 +472,38 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
         lines.append(f"| {n} | {H} | " + " | ".join(cells) + " |")
     lines += ["", "## Growth in T and crossings below BPTT", "",
               "Exponent k of ByteDMD per update ~ c T^k (least squares in log-log over the measured "
-              "lengths); memory exponent: the same for the peak heap memory of the training run.", "",
-              "| learner | H | points | T range | exponent k | r² | memory exponent | "
+              "lengths); update-memory exponent: the same for the peak heap memory of one plain update.", "",
+              "| learner | H | points | T range | exponent k | r² | update-memory exponent | "
               "crossing T (measured) | crossing T (extrapolated from fits) | note |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for _, f in fits.iterrows():
         rng = f"{f['T_min']:.0f}–{f['T_max']:.0f}" if pd.notna(f["T_min"]) else "–"
         lines.append(f"| {f['learner']} | {f['n_hidden']} | {f['points']} | {rng} | "
                      f"{_g(f['exponent'], '{:.2f}')} | {_g(f['r2'], '{:.3f}')} | "
-                     f"{_g(f['memory_exponent'], '{:.2f}')} | {_g(f['crossing_T'])} | "
+                     f"{_g(f['update_memory_exponent'], '{:.2f}')} | {_g(f['crossing_T'])} | "
                      f"{_g(f['crossing_T_extrapolated'])} | {f['crossing_note'] if isinstance(f['crossing_note'], str) else ''} |")
     lines += ["", "## Accuracy and memory", "",
               "Medians over the training seeds ([min–max] for unseen). Unseen: every sequence "
-              "outside the data set for T < 8, a fixed sample of 10,000 for T >= 8. Peak memory: "
-              "memray heap peak, of the plain training run (seed 0) or of one plain update "
-              "(column 'memory of').", "",
+              "outside the data set for T < 8, a fixed sample of 10,000 for T >= 8; baseline: the best "
+              "constant code on unseen. Peak memory: memray heap peak of the plain training run "
+              "(seed 0; it includes the harness's evaluation on the whole unseen split at once) "
+              "or, where training is over budget, of one plain update (column 'memory of'); "
+              "'update peak' is always the one-update peak (the learner's own allocations).", "",
               "| learner | H | T | runs ok | train acc | held-out acc | unseen acc | baseline unseen | "
-              "converged runs | peak memory (MiB) | memory of |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "converged runs | peak memory (MiB) | memory of | update peak (MiB) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in df.iterrows():
         un = (f"{_g(r['unseen_acc'])} [{_g(r['unseen_acc_min'])}–{_g(r['unseen_acc_max'])}]"
               if pd.notna(r["unseen_acc"]) else "–")
         mem = _g(r["peak_memory_bytes"] / 2**20, "{:.1f}") if pd.notna(r["peak_memory_bytes"]) else "–"
         conv = f"{r['converged_runs']}/{r['train_ok']}" if pd.notna(r["unseen_acc"]) else "–"
+        upd = (_g(r["peak_memory_update_bytes"] / 2**20, "{:.2f}")
+               if pd.notna(r["peak_memory_update_bytes"]) else "–")
         lines.append(f"| {r['learner']} | {r['n_hidden']} | {r['T']} | "
                      f"{r['train_ok']}/{r['train_runs']} | {_g(r['train_acc'])} | "
                      f"{_g(r['test_acc'])} | {un} | {_g(r['baseline_unseen_acc'])} | {conv} | "
-                     f"{mem} | {r['peak_memory_of'] if isinstance(r['peak_memory_of'], str) else '–'} |")
+                     f"{mem} | {r['peak_memory_of'] if isinstance(r['peak_memory_of'], str) else '–'} | "
+                     f"{upd} |")
     skipped = df[df["skip_reason"].notna()]
     if len(skipped):
         lines += ["", "## Skipped (estimated over budget)", ""]
@@ -513,14 +525,19 @@ def plot_message(fits: pd.DataFrame) -> str:
     if ok.empty:
         return "ByteDMD per update vs sequence length"
     ks = ok["exponent"]
-    head = (f"ByteDMD per update grows as T^{ks.min():.2f}–T^{ks.max():.2f}"
-            if ks.max() - ks.min() > 0.05 else f"ByteDMD per update grows as ~T^{ks.mean():.2f}")
+    head = (f"ByteDMD per update grows as $T^{{{ks.min():.2f}}}$ to $T^{{{ks.max():.2f}}}$"
+            if ks.max() - ks.min() > 0.05 else f"ByteDMD per update grows as $T^{{{ks.mean():.2f}}}$")
     below = fits[fits["crossing_T"].notna()]
     if len(below):
         b = below.sort_values("crossing_T").iloc[0]
-        tail = f"; {b['learner']} (H={b['n_hidden']}) drops below {REFERENCE} at T≈{b['crossing_T']:.3g}"
+        if str(b["crossing_note"]).startswith("already below"):
+            tail = (f";\n{b['learner']} (H={b['n_hidden']}) costs less than {REFERENCE} at every "
+                    f"measured T")
+        else:
+            tail = (f";\n{b['learner']} (H={b['n_hidden']}) drops below {REFERENCE} at "
+                    f"T ≈ {b['crossing_T']:.3g}")
     elif (fits["learner"] == REFERENCE).any() and (fits["learner"] != REFERENCE).any():
-        tail = f"; no rule drops below {REFERENCE} in the measured range"
+        tail = f";\nno rule drops below {REFERENCE} in the measured range"
     else:
         tail = ""
     return head + tail
@@ -550,10 +567,13 @@ def plot_scaling(df: pd.DataFrame, fits: pd.DataFrame, path):
     ax.set_xticklabels([str(t) for t in Ts])
     ax.minorticks_off()
     ax.set_xlabel("sequence length T (time steps per sequence)")
-    ax.set_ylabel("ByteDMD per update (cost units, bytes·√depth)")
+    ax.set_ylabel("ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
     ax.set_title(plot_message(fits), fontsize=9.5)
     ax.grid(True, which="major", alpha=0.3)
-    handles = [Line2D([], [], color=colors[n], linewidth=2, label=n) for n in names]
+    measured = set(df.loc[df["bytedmd"].notna(), "learner"])
+    handles = [Line2D([], [], color=colors[n], linewidth=2,
+                      label=n if n in measured else f"{n} (no point within budget)")
+               for n in names]
     handles += [Line2D([], [], color="0.3", marker=markers[H], linestyle=styles[H],
                        label=f"H = {H} hidden units") for H in hidden]
     ax.legend(handles=handles, fontsize=8, loc="upper left", frameon=False)
