@@ -18,6 +18,7 @@ import importlib
 _EXPORTS = {
     "bytedmd": "metrics.api", "bytedmd_trace": "metrics.api", "trace_call": "metrics.api",
     "ard": "metrics.ard", "dmc": "metrics.ard", "ard_dmc_arrays": "metrics.ard",
+    "ard_dmc": "metrics.ard",
     "reuse_distances": "metrics.reuse", "reuse_histogram": "metrics.reuse",
     "miss_ratio_curve": "metrics.reuse", "trace_reuse_distances": "metrics.reuse",
     "report": "metrics.reporting", "Report": "metrics.reporting",
@@ -26,6 +27,12 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+# Bound eagerly: the submodule metrics.ard shares its name with the function metrics.ard, and
+# importing the submodule would otherwise leave the package attribute pointing at the module.
+from metrics.ard import ard, ard_dmc, ard_dmc_arrays, dmc  # noqa: E402
+from metrics.reuse import (miss_ratio_curve, reuse_distances, reuse_histogram,  # noqa: E402
+                           trace_reuse_distances)
 
 
 def __getattr__(name):
