@@ -114,20 +114,36 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int):
     return state, timing_rng
 
 
+def _n_reads(trace) -> int:
+    return int(sum(c.reads.shape[0] for c in trace.chunks))
+
+
 def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
                    warm_sweeps: int = 3, bytes_per_element: int | None = None,
-                   strict: bool = False, reuse: bool = True, return_trace: bool = False):
+                   strict: bool = False, reuse: bool = True, return_trace: bool = False,
+                   max_reads: int | None = None, reuse_max_reads: int | None = None):
     """Data movement of one update (forward, credit, update) as a function of (state, batch)
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
-    the Trace with return_trace=True)."""
+    the Trace with return_trace=True).
+
+    max_reads: raise harness.tracking.ReadBudgetExceeded once the update has made more reads
+    (elements) than this. reuse_max_reads: compute element reuse distances only when the update
+    has at most this many reads (they need about 40 bytes per read); the Report's
+    mean_reuse_distance and reuse_histogram are None otherwise."""
     from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps)
     batch = task.train_batch(timing_rng)
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
+    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
     stepper = TrackedStep(tr)
-    new_state, _ = stepper(learner, state, batch)
+    try:
+        new_state, _ = stepper(learner, state, batch)
+    except BaseException:
+        tr.close()
+        raise
     trace = tr.trace(keep=new_state)
+    if reuse and reuse_max_reads is not None and _n_reads(trace) > reuse_max_reads:
+        reuse = False
     rep = report(trace, reuse=reuse)
     tr.close()
     return (rep, trace) if return_trace else rep
@@ -135,16 +151,21 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
 
 def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                 sweeps: int | None = None, bytes_per_element: int | None = None,
-                strict: bool = False, reuse: bool = False, return_trace: bool = False):
+                strict: bool = False, reuse: bool = False, return_trace: bool = False,
+                max_reads: int | None = None):
     """Train on tracked arrays and price the whole run as one program (the stack carried across
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
     numbers are bit-identical to harness.train on plain arrays."""
     from harness.training import train
     from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
+    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
     stepper = TrackedStep(tr)
-    result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper)
+    try:
+        result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper)
+    except BaseException:
+        tr.close()
+        raise
     trace = tr.trace(keep=result.state)
     rep = report(trace, reuse=reuse)
     if not return_trace:

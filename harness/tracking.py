@@ -37,13 +37,22 @@ from numpy.lib.stride_tricks import as_strided
 
 from metrics.trace import READ, WRITE, Trace, TraceChunk
 
-__all__ = ["Tracker", "TrackedArray", "NotModelledError", "EscapeError", "peek"]
+__all__ = ["Tracker", "TrackedArray", "NotModelledError", "EscapeError", "ReadBudgetExceeded", "peek"]
 
 _I64 = np.int64
 
 
 class NotModelledError(TypeError):
     """A numpy function, ufunc, method or keyword the tracker does not model."""
+
+
+class ReadBudgetExceeded(RuntimeError):
+    """The program read more values than the Tracker's `max_reads` allowed (units: element reads)."""
+
+    def __init__(self, reads: int, max_reads: int):
+        super().__init__(f"tracked program exceeded its read budget: {reads} reads > "
+                         f"max_reads {max_reads}")
+        self.reads, self.max_reads = reads, max_reads
 
 
 class EscapeError(RuntimeError):
@@ -124,10 +133,13 @@ class Tracker:
     strict: raise EscapeError when tracked data leaves the model instead of counting it.
     spill_reads: once more than this many reads are buffered in memory, they are written to a
       temporary directory (np.save) and memory-mapped back, so very long runs do not sit in RAM.
+    max_reads: raise ReadBudgetExceeded as soon as the program has made more reads than this
+      (None: no budget), so a study can skip a measurement that would not fit its budget.
     """
 
     def __init__(self, bytes_per_element: int | None = None, strict: bool = False, *,
-                 spill_reads: int = 50_000_000, spill_dir: str | None = None):
+                 spill_reads: int = 50_000_000, spill_dir: str | None = None,
+                 max_reads: int | None = None):
         if bytes_per_element is not None:
             if isinstance(bytes_per_element, bool) or int(bytes_per_element) != bytes_per_element \
                     or not 1 <= int(bytes_per_element) <= 255:
@@ -139,6 +151,8 @@ class Tracker:
         self.escapes = 0
         self.n_values = 0                     # next value id
         self.spill_reads = int(spill_reads)
+        self.max_reads = None if max_reads is None else int(max_reads)
+        self.total_reads = 0                  # reads recorded so far (elements)
         self._spill_parent = spill_dir
         self._spill_dir = None
         self._finalizer = None
@@ -172,6 +186,10 @@ class Tracker:
         self._pending.append((n, nreads, reads, width, self._phase))
         self.n_values += n
         self._pending_reads += int(reads.shape[0])
+        self.total_reads += int(reads.shape[0])
+        if self.max_reads is not None and self.total_reads > self.max_reads:
+            self._pending, self._pending_reads = [], 0
+            raise ReadBudgetExceeded(self.total_reads, self.max_reads)
         if self._pending_reads > self.spill_reads:
             self._flush(spill=True)
         return first

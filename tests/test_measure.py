@@ -1,0 +1,32 @@
+"""harness.measure: read budgets and optional reuse distances of one measured update."""
+import numpy as np
+import pytest
+
+import harness
+import learners
+from harness.measure import measure_update
+from harness.tracking import ReadBudgetExceeded, Tracker
+
+
+def test_tracker_read_budget_raises_with_counts():
+    tr = Tracker(max_reads=100)
+    a = tr.track(np.ones(60), name="a")
+    b = a + 1.0                                # 60 reads: within budget
+    assert tr.total_reads == 60
+    with pytest.raises(ReadBudgetExceeded, match="180 reads > max_reads 100") as e:
+        _ = b + a                              # 120 more reads: 180 in all
+    assert (e.value.reads, e.value.max_reads) == (180, 100)
+
+
+def test_measure_update_budget_and_reuse_cap():
+    task = harness.SequenceLookup()
+    bptt = learners.get("bptt")()
+    full = measure_update(bptt, task, seed=0, warm_sweeps=1)
+    assert full.mean_reuse_distance is not None and full.reuse_histogram is not None
+    capped = measure_update(bptt, task, seed=0, warm_sweeps=1, reuse_max_reads=full.reads - 1)
+    assert capped.mean_reuse_distance is None and capped.reuse_histogram is None
+    assert capped.bytedmd == full.bytedmd and capped.reads == full.reads
+    with pytest.raises(ReadBudgetExceeded):
+        measure_update(bptt, task, seed=0, warm_sweeps=1, max_reads=full.reads - 1)
+    exact = measure_update(bptt, task, seed=0, warm_sweeps=1, max_reads=full.reads)
+    assert exact.bytedmd == full.bytedmd
