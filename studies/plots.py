@@ -67,6 +67,9 @@ def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
     never = ok["cost_plot"].isna()
     ok.loc[never, "cost_plot"] = (ok.loc[never, "bytedmd_per_update"].astype(float)
                                   * ok.loc[never, "updates"].astype(float))
+    ok = ok[ok["cost_plot"].notna() & (ok["cost_plot"] > 0)]   # unmeasured: nothing to place
+    if ok.empty:
+        return None
     fig, ax = plt.subplots(figsize=(6.8, 4.6))
     names = list(dict.fromkeys(ok["learner"]))
     col = _colors(names)
