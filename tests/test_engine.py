@@ -13,11 +13,9 @@ from metrics.engine import _read_cost_many, byte_prefix_cost, bytedmd_price, rea
 from metrics.oracle import byte_cost, oracle_bytedmd
 from metrics.trace import ProgramBuilder, Trace, TraceChunk
 
-REF = json.loads((Path(__file__).resolve().parents[2] / "shared" / "reference_vectors.json")
-                 .read_text()) if (Path(__file__).resolve().parents[2] / "shared"
-                                   / "reference_vectors.json").exists() else None
-if REF is None:  # the contract lives in /work/shared
-    REF = json.loads(Path("/work/shared/reference_vectors.json").read_text())
+from reference import load
+
+REF = load()
 BYTEDMD = {v["name"]: v for v in REF["bytedmd"]}
 
 

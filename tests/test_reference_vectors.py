@@ -8,8 +8,9 @@ import pytest
 from metrics.api import bytedmd, bytedmd_trace, trace_call
 from metrics.oracle import oracle_bytedmd
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference_vectors.json"
-VECTORS = json.loads(REF.read_text())["bytedmd"]
+from reference import load
+
+VECTORS = load()["bytedmd"]
 
 
 def make_arg(desc: str):

@@ -13,9 +13,9 @@ import metrics
 from metrics.oracle import oracle_ard_dmc, oracle_reuse_distances
 from metrics.trace import ProgramBuilder
 
-REF = json.loads(Path("/work/shared/reference_vectors.json").read_text()) \
-    if Path("/work/shared/reference_vectors.json").exists() else \
-    json.loads((Path(__file__).resolve().parents[2] / "shared" / "reference_vectors.json").read_text())
+from reference import load
+
+REF = load()
 
 
 @pytest.mark.parametrize("vec", REF["ard"], ids=lambda v: v["name"])
