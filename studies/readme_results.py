@@ -1,0 +1,106 @@
+"""Copy the committed study outputs into README.md, between generated-block markers.
+
+    python -m studies.readme_results [--compare docs/results/compare_learners]
+                                     [--scaling docs/results/scaling] [--readme README.md]
+
+Each block `<!-- BEGIN generated:NAME -->` ... `<!-- END generated:NAME -->` in the README is
+replaced by the named output (the tables of summary.md, the git commit and command from
+results.json), so that every number in the README is one a committed command wrote. Text
+outside the blocks (what the numbers show) is written by hand. Blocks:
+
+    compare     compare_learners summary.md (accuracy and data-movement tables)
+    scaling     studies.scaling summary.md, its ByteDMD-per-update and growth tables
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from harness.io import atomic_write_text
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shown(p: Path) -> str:
+    """A path as the README shows it: relative to the repository root when inside it."""
+    try:
+        return p.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def _provenance(folder: Path) -> str:
+    p = folder / "results.json"
+    if not p.exists():
+        return ""
+    prov = json.loads(p.read_text())
+    commit = (prov.get("git_commit") or "?")[:10]
+    cmd = prov.get("command") or ""
+    return f"Produced by `{cmd}` at commit `{commit}` (config in `{_shown(p)}`)."
+
+
+def _drop_title(md: str) -> str:
+    lines = md.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
+def _sections(md: str, wanted: list[str]) -> str:
+    """The '## ' sections of a markdown text whose titles start with one of `wanted`."""
+    parts = re.split(r"(?m)^## ", md)
+    keep = [p for p in parts[1:] if any(p.startswith(w) for w in wanted)]
+    return "\n".join("#### " + p.strip() + "\n" for p in keep).strip()
+
+
+def block_compare(folder: Path) -> str:
+    md = _drop_title((folder / "summary.md").read_text())
+    md = md.replace("\n## ", "\n#### ")
+    return f"{_provenance(folder)}\n\n{md}"
+
+
+def block_scaling(folder: Path) -> str:
+    md = (folder / "summary.md").read_text()
+    body = _sections(md, ["ByteDMD per update", "Growth in T"])
+    return f"{_provenance(folder)}\n\n{body}"
+
+
+BLOCKS = {"compare": block_compare, "scaling": block_scaling}
+
+
+def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
+    for name, text in outputs.items():
+        pat = re.compile(rf"(<!-- BEGIN generated:{name} -->\n)(.*?)(<!-- END generated:{name} -->)",
+                         re.S)
+        if not pat.search(readme):
+            raise SystemExit(f"README has no block 'generated:{name}': add the markers "
+                             f"<!-- BEGIN generated:{name} --> and <!-- END generated:{name} -->")
+        readme = pat.sub(lambda m: m.group(1) + text.strip() + "\n" + m.group(3), readme)
+    return readme
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m studies.readme_results", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--compare", default="docs/results/compare_learners")
+    p.add_argument("--scaling", default="docs/results/scaling")
+    p.add_argument("--readme", default="README.md")
+    args = p.parse_args(argv)
+    outputs = {}
+    for name, folder in (("compare", args.compare), ("scaling", args.scaling)):
+        f = Path(folder)
+        if not (f / "summary.md").exists():
+            raise SystemExit(f"{f}/summary.md not found: run the study with --out {f} first")
+        outputs[name] = BLOCKS[name](f)
+    readme = Path(args.readme)
+    atomic_write_text(readme, replace_blocks(readme.read_text(), outputs))
+    print(f"updated {readme}: blocks {', '.join(outputs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
