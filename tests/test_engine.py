@@ -319,3 +319,12 @@ def test_malformed_traces_raise():
         bytedmd_price(Trace.from_arrays([0, 1], [0], 1, keep=[5]))
     with pytest.raises(ValueError, match="nreads sums"):
         bytedmd_price(Trace.from_arrays([0, 2], [0], 1))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trace_params, st.sampled_from([1, 2, 4, 16]), st.sampled_from([1, 3, 1 << 16]))
+def test_small_window_goes_through_the_hash_map_and_is_exact(params, window, cap):
+    """Values older than the direct-indexed window find their timestamp in the hash map."""
+    seed, n, n_chunks, width, p_push, labels = params
+    check_against_oracle(random_trace(seed, n, n_chunks, width, p_push, labels), ts_capacity=cap,
+                         window=window)
