@@ -113,7 +113,7 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
     names = list(dict.fromkeys(r["learner"] for r in ok))
     if not names:
         return None
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 2.2), sharey=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 3.0), sharey=True)
     phases = ["forward", "credit", "update"]
     pcol = dict(zip(phases, ["#4c72b0", "#dd8452", "#55a868"]))
     totals, arr_frac = {}, {}
@@ -129,7 +129,8 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
             left += fr[p]
         ax1.text(1.01, y, f"{tot:.3g}", va="center", fontsize=8)
         a = pd.DataFrame(rs[0]["by_array"])
-        arr_frac[name] = dict(zip(a["array"], a["bytedmd"] / a["bytedmd"].sum()))
+        labels = ["intermediates (unnamed)" if x == "(unnamed)" else x for x in a["array"]]
+        arr_frac[name] = dict(zip(labels, a["bytedmd"] / a["bytedmd"].sum()))
     # the arrays that dominate anywhere
     score = {}
     for fr in arr_frac.values():
@@ -151,7 +152,8 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
         ax.set_xlim(0, 1)
         ax.set_xlabel("fraction of ByteDMD per update")
         ax.set_title(t, fontsize=10)
-        ax.legend(fontsize=7, loc="lower right", ncol=2)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4,
+                  frameon=False)
     fig.suptitle("Where one update's data movement goes")
     fig.tight_layout()
     return _save(fig, path)
