@@ -20,10 +20,16 @@ trials already in the CSV (same configuration, seeds and sweeps) are not run aga
 """
 from __future__ import annotations
 
+import os
+
+# One BLAS thread per trial (set before numpy loads; the pool's workers inherit it): trials run in
+# parallel already, and multithreaded OpenBLAS on RTRL's large matmuls burns CPU spinning.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import argparse
 import itertools
 import json
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
