@@ -1,7 +1,8 @@
 """Copy the committed study outputs into README.md, between generated-block markers.
 
     python -m studies.readme_results [--compare docs/results/compare_learners]
-                                     [--scaling docs/results/scaling] [--readme README.md]
+                                     [--scaling docs/results/scaling]
+                                     [--rules studies/results] [--readme README.md]
 
 Each block `<!-- BEGIN generated:NAME -->` ... `<!-- END generated:NAME -->` in the README is
 replaced by the named output (the tables of summary.md, the git commit and command from
@@ -10,6 +11,7 @@ outside the blocks (what the numbers show) is written by hand. Blocks:
 
     compare     compare_learners summary.md (accuracy and data-movement tables)
     scaling     studies.scaling summary.md, its ByteDMD-per-update and growth tables
+    rules       studies.rule_report's rule_report.md (every rule over 10 seeds at its defaults)
 """
 from __future__ import annotations
 
@@ -69,7 +71,13 @@ def block_scaling(folder: Path) -> str:
     return f"{_provenance(folder)}\n\n{body}"
 
 
-BLOCKS = {"compare": block_compare, "scaling": block_scaling}
+def block_rules(folder: Path) -> str:
+    """The 10-seed table of studies.rule_report (rule_report.md), without its title."""
+    md = _drop_title((folder / "rule_report.md").read_text())
+    return md.replace("\n## ", "\n#### ")
+
+
+BLOCKS = {"compare": block_compare, "scaling": block_scaling, "rules": block_rules}
 
 
 def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
@@ -88,13 +96,16 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--compare", default="docs/results/compare_learners")
     p.add_argument("--scaling", default="docs/results/scaling")
+    p.add_argument("--rules", default="studies/results")
     p.add_argument("--readme", default="README.md")
     args = p.parse_args(argv)
     outputs = {}
-    for name, folder in (("compare", args.compare), ("scaling", args.scaling)):
+    for name, folder, needed in (("compare", args.compare, "summary.md"),
+                                 ("scaling", args.scaling, "summary.md"),
+                                 ("rules", args.rules, "rule_report.md")):
         f = Path(folder)
-        if not (f / "summary.md").exists():
-            raise SystemExit(f"{f}/summary.md not found: run the study with --out {f} first")
+        if not (f / needed).exists():
+            raise SystemExit(f"{f}/{needed} not found: run the study that writes it first")
         outputs[name] = BLOCKS[name](f)
     readme = Path(args.readme)
     atomic_write_text(readme, replace_blocks(readme.read_text(), outputs))

@@ -22,6 +22,7 @@ def test_readme_is_up_to_date_with_committed_outputs():
     readme = (ROOT / "README.md").read_text()
     outputs = {name: fn(ROOT / folder) for name, fn, folder in (
         ("compare", readme_results.block_compare, "docs/results/compare_learners"),
-        ("scaling", readme_results.block_scaling, "docs/results/scaling"))}
+        ("scaling", readme_results.block_scaling, "docs/results/scaling"),
+        ("rules", readme_results.block_rules, "studies/results"))}
     assert readme_results.replace_blocks(readme, outputs) == readme, \
         "README results differ from docs/results: run python -m studies.readme_results"
