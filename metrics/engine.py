@@ -8,20 +8,18 @@ big traces).
 Algorithm (see docs/engine.md):
 
 1. Liveness, backward pass.  The chunks are walked in reverse, each instruction in reverse: its
-   output first (the value is "read later" iff it is in the set of values seen in later reads;
-   it then leaves the set), then its reads in reverse order (a read whose value is not yet in the
-   set is that value's last read; the value enters the set).  The set is seeded with
-   `trace.keep`, so kept values never die.  It only ever holds values created before the current
-   position and read after it -- the live set -- and is an open-addressing hash set.
-   Output: 1 bit per read ("last read") and 1 bit per value ("pushed onto the stack").
+   output first (pushed iff its bit in `seen`, a bitmap over value ids seeded with `trace.keep`,
+   is set), then its reads in reverse order (a read whose value's bit is still clear is that
+   value's last read; the bit is set).  Output: 1 bit per read ("last read") and 1 bit per value
+   ("pushed onto the stack"), spilled to disk for big traces.
 2. Pricing, forward pass.  Every live value holds a timestamp (its last move to the top); a
-   Fenwick tree over timestamps holds each live value's width in bytes at its timestamp, so the
-   byte depth of a value is the sum of the tree over [its timestamp, newest timestamp].
-   Timestamps only grow; when they run out the live values are renumbered 1..L in order
-   (compaction, O(capacity), amortized O(1) per instruction).  Tree nodes above the newest
-   timestamp are not maintained: appending computes the new node from its children, and updates
-   stop at the newest timestamp, so reading a recently moved value costs O(log(reuse distance)).
-   A hash map sends value id -> timestamp; width and label live in per-timestamp arrays.
+   Fenwick tree over timestamps holds each live value's weight (1 when all widths are equal, int32;
+   else its width in bytes, int64) at its timestamp, so a depth is the sum of the tree over
+   [its timestamp, newest timestamp].  Timestamps only grow; when they run out the live values
+   are renumbered 1..L in order (compaction, amortized O(1) per instruction).  Tree nodes above
+   the newest timestamp are not maintained, so reading a recently moved value costs
+   O(log(reuse distance)).  Value id -> timestamp: direct indexing into a ring for the `window`
+   newest values, an open-addressing hash map for older values still on the stack.
 
 Units: depths are element depths (the top element is depth 1); costs are in the ByteDMD unit
 (sum over the bytes read of ceil(sqrt(byte depth))); widths are bytes.
