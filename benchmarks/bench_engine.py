@@ -25,33 +25,18 @@ import platform
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
+import bench_tracking
 from metrics.engine import bytedmd_price
 from metrics.trace import Trace, TraceChunk
 
 
-def best_of(f, n=5):
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
-
-
-def naive_matmul(A, B):
-    n, k, m = len(A), len(B), len(B[0])
-    C = [[0.0] * m for _ in range(n)]
-    for i in range(n):
-        Ai, Ci = A[i], C[i]
-        for j in range(m):
-            s = Ai[0] * B[0][j]
-            for kk in range(1, k):
-                s = s + Ai[kk] * B[kk][j]
-            Ci[j] = s
-    return C
+# the timing helper and the plain-Python matmul baseline are bench_tracking's (same folder)
+best_of = partial(bench_tracking.best_of, n=5)   # best of 5: this VM's speed drifts
+naive_matmul = bench_tracking.naive_matmul
 
 
 def cpu_model():
