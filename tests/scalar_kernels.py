@@ -23,9 +23,12 @@ Arithmetic order shared by both learners (the study's, restated):
   value is tested (`z < 50`, then `z > -50`), then `-z`, then `float()` into `math.exp`: the
   activation is a plain Python float from then on (free to read, never on the stack).
 
-`encoder_backprop_vectorized` and `encoder_cd_vectorized` are the same updates written the way
-numpy code is usually written (one whole-array operation after another); see
-docs/cost_model_order.md.
+For comparison, the same updates with numpy's evaluation order (docs/cost_model_order.md):
+- `*_whole_array`: the very same scalar instructions (same reads, same escapes, bit-identical
+  results), but each numpy operation runs over the whole batch before the next one starts;
+- `*_matmul`: the updates as numpy code is usually written (`@`, `.sum(axis=0)`, as in the
+  study's own numpy stubs), with the same escaping sigmoid on whole arrays: slightly different
+  arithmetic (a matmul's sum starts from its first product, not from 0).
 """
 from __future__ import annotations
 
@@ -179,4 +182,89 @@ def boltzmann_cd_gradient(W, b_v, b_h, V, k, seed: int = 99):
         db_v[i] = _weighted_sum(V[b, i] - v_neg[b][i] for b in range(N_PATTERNS)) / N_PATTERNS
     db_h = [sum(h_pos[b][j] - h_neg[b][j] for b in range(N_PATTERNS)) / N_PATTERNS
             for j in range(N_HID)]
+    return dW, db_v, db_h
+
+
+# ---- the same updates, one whole-array operation after another --------------------------------
+# Same scalar instructions as the kernels above (same products, the same folds from 0, the same
+# escapes, so the same reads and bit-identical results), but each numpy operation runs over the
+# whole batch before the next starts: all products of a layer, then the sums, then the biases,
+# then the sigmoid tests. Only the order differs.
+
+def sigmoid_escaping_array(Z) -> np.ndarray:
+    """sigmoid_escaping on every element of Z, one operation at a time: all `Z < 50` tests
+    (their results leave, np.asarray), all `Z > -50` tests, all `-Z`, which leave into np.exp.
+    Clamped elements become constants (no instruction), as the scalar kernel's z = 50.0."""
+    Z = Z.copy()
+    Z[~np.asarray(Z < 50.0)] = 50.0
+    Z[~np.asarray(Z > -50.0)] = -50.0
+    E = np.array([math.exp(t) for t in np.asarray(-Z).ravel()]).reshape(Z.shape)  # as math.exp
+    return 1.0 / (1.0 + E)
+
+
+def sum_from_zero(P, axis: int):
+    """Python's sum() along `axis`, over whole slices: S = 0 + P[0]; S = S + P[k]."""
+    S = 0
+    for term in np.moveaxis(P, axis, 0):
+        S = S + term
+    return S
+
+
+def backprop_gradient_whole_array(W1, b1, W2, b2, X):
+    """backprop_gradient with whole-array operations. X (8, 8): patterns in rows."""
+    H = sigmoid_escaping_array(sum_from_zero(X[:, :, None] * W1, axis=1) + b1)   # (8, 3) plain
+    Y = sigmoid_escaping_array(sum_from_zero(H[:, :, None] * W2, axis=1) + b2)   # (8, 8) plain
+    D = Y - X                                                                     # (8, 8)
+    E = sum_from_zero(D[:, None, :] * W2, axis=2) * H * (1.0 - H)                 # (8, 3)
+    dW1 = sum_from_zero(X[:, :, None] * E[:, None, :], axis=0)                    # (8, 3)
+    dW2 = sum_from_zero(H[:, :, None] * D[:, None, :], axis=0)                    # (3, 8)
+    return dW1, sum_from_zero(E, axis=0), dW2, sum_from_zero(D, axis=0)
+
+
+def _bernoulli_array(P, rng: random.Random) -> np.ndarray:
+    """Binary samples of the plain probabilities P, drawn in C order (as the scalar kernel)."""
+    return np.array([[1.0 if rng.random() < q else 0.0 for q in row] for row in P])
+
+
+def boltzmann_cd_gradient_whole_array(W, b_v, b_h, V, k, seed: int = 99):
+    """boltzmann_cd_gradient with whole-array operations. V (8, 16): data vectors in rows."""
+    rng = random.Random(seed)
+    H_pos = sigmoid_escaping_array(sum_from_zero(V[:, :, None] * W, axis=1) + b_h)    # (8, 3)
+    H_chain = _bernoulli_array(H_pos, rng)
+    V_neg, H_neg = None, H_pos
+    for _ in range(k):
+        V_neg = _bernoulli_array(
+            sigmoid_escaping_array(sum_from_zero(H_chain[:, None, :] * W, axis=2) + b_v), rng)
+        H_neg = sigmoid_escaping_array(sum_from_zero(V_neg[:, :, None] * W, axis=1) + b_h)
+        H_chain = _bernoulli_array(H_neg, rng)
+    T = V[:, :, None] * H_pos[:, None, :] - V_neg[:, :, None] * H_neg[:, None, :]  # (8, 16, 3)
+    dW = sum_from_zero(T, axis=0) / N_PATTERNS
+    db_v = sum_from_zero(V - V_neg, axis=0) / N_PATTERNS
+    db_h = [sum(H_pos[b, j] - H_neg[b, j] for b in range(N_PATTERNS)) / N_PATTERNS
+            for j in range(N_HID)]
+    return dW, db_v, db_h
+
+
+def backprop_gradient_matmul(W1, b1, W2, b2, X):
+    """backprop_gradient as numpy code is usually written (matmuls, column sums)."""
+    H = sigmoid_escaping_array(X @ W1 + b1)              # (8, 3) plain
+    Y = sigmoid_escaping_array(H @ W2 + b2)              # (8, 8) plain
+    D = Y - X
+    E = (D @ W2.T) * H * (1.0 - H)
+    return X.T @ E, E.sum(axis=0), H.T @ D, D.sum(axis=0)
+
+
+def boltzmann_cd_gradient_matmul(W, b_v, b_h, V, k, seed: int = 99):
+    """boltzmann_cd_gradient as numpy code is usually written (matmuls, column sums)."""
+    rng = random.Random(seed)
+    H_pos = sigmoid_escaping_array(V @ W + b_h)          # (8, 3) plain
+    H_chain = _bernoulli_array(H_pos, rng)
+    V_neg, H_neg = None, H_pos
+    for _ in range(k):
+        V_neg = _bernoulli_array(sigmoid_escaping_array(H_chain @ W.T + b_v), rng)
+        H_neg = sigmoid_escaping_array(V_neg @ W + b_h)
+        H_chain = _bernoulli_array(H_neg, rng)
+    dW = (V.T @ H_pos - V_neg.T @ H_neg) / N_PATTERNS
+    db_v = (V - V_neg).sum(axis=0) / N_PATTERNS
+    db_h = ((H_pos - H_neg).sum(axis=0) / N_PATTERNS).tolist()
     return dW, db_v, db_h
