@@ -268,3 +268,28 @@ def boltzmann_cd_gradient_matmul(W, b_v, b_h, V, k, seed: int = 99):
     db_v = (V - V_neg).sum(axis=0) / N_PATTERNS
     db_h = ((H_pos - H_neg).sum(axis=0) / N_PATTERNS).tolist()
     return dW, db_v, db_h
+
+
+if __name__ == "__main__":      # PYTHONPATH=. python tests/scalar_kernels.py
+    import metrics
+    from metrics.api import trace_call
+
+    bp_args = (*init_backprop(0), one_hot_patterns())
+    rows = [("backprop", (backprop_gradient, backprop_gradient_whole_array,
+                          backprop_gradient_matmul), bp_args)]
+    for k in (1, 5):
+        rows.append((f"CD-{k}", (boltzmann_cd_gradient, boltzmann_cd_gradient_whole_array,
+                                 boltzmann_cd_gradient_matmul),
+                     (*init_boltzmann(0), paired_patterns(), k)))
+    print("ByteDMD per full-batch update, 8-3-8 encoder, 1 byte per element "
+          "(reads, escapes in brackets)")
+    print(f"{'':10}{'scalar order':>24}{'whole-array order':>30}{'numpy with @':>30}")
+    for name, kernels, args in rows:
+        cells, base = [], None
+        for kernel in kernels:
+            _, tr = trace_call(kernel, args, bytes_per_element=1)
+            cost = metrics.bytedmd(kernel, args, bytes_per_element=1)
+            base = base or cost
+            rel = "" if cost == base else f" {cost / base - 1:+.0%}"
+            cells.append(f"{cost:,}{rel} ({tr.n_reads:,}, {tr.escapes})")
+        print(f"{name:10}" + "".join(f"{c:>30}" if i else f"{c:>24}" for i, c in enumerate(cells)))
