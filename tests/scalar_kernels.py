@@ -162,12 +162,13 @@ def boltzmann_cd_gradient(W, b_v, b_h, V, k, seed: int = 99):
     Positive phase: hidden probabilities of every data vector, then binary samples. k rounds of
     Gibbs sampling on the 8 chains (visible probabilities -> samples -> hidden probabilities ->
     samples), then dW[i,j] = sum_b (v_bi hpos_bj - vneg_bi hneg_bj) / 8, db_v[i] = sum_b (v_bi -
-    vneg_bi) / 8, db_h[j] = sum_b (hpos_bj - hneg_bj) / 8 (plain floats). `k` is an argument (a
-    0-d array) read once by range(). Returns (dW (16,3), db_v (16,), db_h list of 3 floats)."""
+    vneg_bi) / 8, db_h[j] = sum_b (hpos_bj - hneg_bj) / 8 (plain floats). `k` is an argument
+    like the others (the study's tracer pushes it too; a Python int becomes a 0-d tracked array)
+    and is read once, by range(). Returns (dW (16,3), db_v (16,), db_h list of 3 floats)."""
     rng = random.Random(seed)
     h_pos = [_hidden_given_visible(W, b_h, V[p]) for p in range(N_PATTERNS)]
     h_chain = [_bernoulli(hp, rng) for hp in h_pos]
-    v_neg, h_neg = None, h_pos
+    v_neg, h_neg = V, h_pos          # k = 0: the data (as the study's kernel)
     for _ in range(k):
         v_neg = [_bernoulli(_visible_given_hidden(W, b_v, h), rng) for h in h_chain]
         h_neg = [_hidden_given_visible(W, b_h, v) for v in v_neg]
@@ -231,7 +232,7 @@ def boltzmann_cd_gradient_whole_array(W, b_v, b_h, V, k, seed: int = 99):
     rng = random.Random(seed)
     H_pos = sigmoid_escaping_array(sum_from_zero(V[:, :, None] * W, axis=1) + b_h)    # (8, 3)
     H_chain = _bernoulli_array(H_pos, rng)
-    V_neg, H_neg = None, H_pos
+    V_neg, H_neg = V, H_pos
     for _ in range(k):
         V_neg = _bernoulli_array(
             sigmoid_escaping_array(sum_from_zero(H_chain[:, None, :] * W, axis=2) + b_v), rng)
@@ -259,7 +260,7 @@ def boltzmann_cd_gradient_matmul(W, b_v, b_h, V, k, seed: int = 99):
     rng = random.Random(seed)
     H_pos = sigmoid_escaping_array(V @ W + b_h)          # (8, 3) plain
     H_chain = _bernoulli_array(H_pos, rng)
-    V_neg, H_neg = None, H_pos
+    V_neg, H_neg = V, H_pos
     for _ in range(k):
         V_neg = _bernoulli_array(sigmoid_escaping_array(H_chain @ W.T + b_v), rng)
         H_neg = sigmoid_escaping_array(V_neg @ W + b_h)
