@@ -183,13 +183,21 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     )
 
 
-def first_sweep_reaching(history: pd.DataFrame, column: str, target: float) -> int | None:
+def first_sweep_reaching(history: pd.DataFrame, column: str, target: float,
+                         final: float | None = None) -> int | None:
     """The first 1-based sweep whose logged `column` is >= `target` (a pre-update figure, like
-    `converged_sweep`), or None if no logged value reaches it (the run is censored). Sweeps where
-    the column was not logged (NaN, e.g. between `eval_every` points) are skipped, so with
-    eval_every=k the answer is the first logged sweep at or after the true one."""
+    `converged_sweep`: reached after sweep - 1 updates), or None if the run never reaches it
+    (censored at its whole budget). Sweeps where the column was not logged (NaN, between
+    `eval_every` points) are skipped, so with eval_every=k the answer is the first logged sweep at
+    or after the true one. `final`, the run's final figure (after all len(history) updates, e.g.
+    TrainResult.validation_acc), counts as sweep len(history) + 1 when no logged sweep reaches
+    the target: reached at the whole budget."""
     if column not in history.columns:
         raise ValueError(f"history has no column {column!r} (columns: {list(history.columns)}; "
                          f"validation_acc/unseen_acc need train(..., eval_every=k))")
     hit = history.loc[history[column] >= target, "sweep"]
-    return None if hit.empty else int(hit.iloc[0])
+    if not hit.empty:
+        return int(hit.iloc[0])
+    if final is not None and final >= target:
+        return int(len(history)) + 1
+    return None
