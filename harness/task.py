@@ -196,10 +196,9 @@ class SequenceLookup:
             rng = np.random.default_rng([self.dataset_seed, 11])
             timings = rng.integers(1, self.max_timing + 1, size=pool.shape)
         # The split: a seeded permutation of the pool; each part keeps the pool's order.
+        # (A pool of 0 or 1 sequences, e.g. 5 letters x 2 positions, leaves a part empty; its
+        # accuracy is then NaN, never a number.)
         n_val = int(np.floor(self.validation_fraction * len(pool) + 0.5))
-        if not 0 < n_val < len(pool):
-            raise ValueError(f"SequenceLookup: the unseen pool of {len(pool)} sequences is too "
-                             f"small to split at validation_fraction={self.validation_fraction}")
         perm = np.random.default_rng([self.dataset_seed, 13]).permutation(len(pool))
         val_idx, rep_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         self.validation_sequences, self.unseen_sequences = pool[val_idx], pool[rep_idx]
@@ -278,6 +277,8 @@ class SequenceLookup:
         all-3-bit accuracy (fraction): an upper bound for any constant answer. Splits: "train",
         "test" (held-out), "unseen" (the reported part), "validation"."""
         tg = self.targets(self._split_sequences(split))
+        if tg.shape[0] == 0:                  # an empty part (tiny spaces): no accuracy
+            return np.full(N_OUTPUTS, np.nan), float("nan")
         codes, counts = np.unique(tg, axis=0, return_counts=True)
         k = int(np.argmax(counts))
         return codes[k], float(counts[k] / tg.shape[0])
@@ -290,4 +291,6 @@ class SequenceLookup:
         codes, counts = np.unique(tr, axis=0, return_counts=True)
         code = codes[int(np.argmax(counts))]
         tg = self.targets(self._split_sequences(split))
+        if tg.shape[0] == 0:
+            return code, float("nan")
         return code, float(np.mean(np.all(tg == code, axis=1)))

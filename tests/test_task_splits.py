@@ -137,13 +137,25 @@ def test_baselines_on_both_parts():
     (dict(teacher_seed="1234"), "teacher_seed must be a non-negative integer"),
     (dict(variable_timing="no"), "variable_timing must be a bool"),
     (dict(variable_timing=1), "variable_timing must be a bool"),
-    (dict(n_letters=2, length=3, n_sequences=7, n_train=4), "too small to split"),
     (dict(n_letters=4, length=9, n_sequences=255_000, n_train=10), "fewer than the 10000 unseen"),
 ])
 def test_bad_split_config_clear_one_line_error(kw, msg):
     with pytest.raises(ValueError, match=msg) as e:
         SequenceLookup(**kw)
     assert "\n" not in str(e.value)
+
+
+def test_tiny_space_leaves_parts_empty_not_wrong():
+    # 5 letters x 2 positions: the 25 drawn sequences are the whole space (the scaling probes)
+    t = SequenceLookup(length=2)
+    assert t.validation_sequences.shape == (0, 2) and t.unseen_sequences.shape == (0, 2)
+    assert t.unseen_batch().size == 0 and t.validation_batch().size == 0
+    for split in ("unseen", "validation"):
+        assert np.isnan(t.constant_code_baseline(split)[1])
+        assert np.isnan(t.majority_code_baseline(split)[1])
+    one = SequenceLookup(n_letters=2, length=3, n_sequences=7, n_train=4)   # a pool of 1
+    assert len(one.validation_sequences) + len(one.unseen_sequences) == 1
+    check_disjoint(one)
 
 
 def test_numpy_ints_and_bools_accepted():
