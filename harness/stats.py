@@ -253,15 +253,15 @@ def paired_comparison(x, y, higher_is_better: bool = True, level: float = 0.95,
     Differences d = x - y are snapped to a grid of DIFF_REL_TOL times the data's scale
     (max |x|, |y|) so that float noise neither breaks a tie (d = 0) nor separates equal |d|
     (which share their average rank); the test uses the snapped d, the median difference and
-    its interval the raw d with ties set to exactly 0. Tied pairs (d = 0) are dropped before the test: Wilcoxon's own treatment, scipy's
-    zero_method="wilcox"; they count as ties in won/tied/lost. The p-value is
-    scipy.stats.wilcoxon(d, alternative="two-sided") on the non-zero
-    differences, with the method chosen here as scipy's "auto" does (and named in `method`): the
-    exact null distribution for <= 50 differences without tied magnitudes, an exact
-    permutation distribution (every sign pattern) for <= 13 with tied magnitudes, otherwise the
-    normal approximation with the tie correction and no continuity correction. When every pair ties
-    there is no evidence of a difference: p = 1.0 and method "all pairs tied". x and y must be
-    finite (set censored costs to their budget, or compare ranks, before calling).
+    its interval the raw d with ties set to exactly 0. Tied pairs (d = 0) are dropped before
+    the test (Wilcoxon's own treatment, scipy's zero_method="wilcox") and count as ties in
+    won/tied/lost. The p-value is the two-sided scipy.stats.wilcoxon of the non-zero
+    differences, with the method chosen here as scipy's "auto" would (and named in `method`):
+    the exact null distribution for <= 50 differences without tied magnitudes, the exact
+    permutation distribution (every sign pattern) for <= 13 with tied magnitudes, otherwise
+    the normal approximation with the tie correction and no continuity correction. When every
+    pair ties there is no evidence of a difference: p = 1.0, method "all pairs tied". x and y
+    must be finite (set censored costs to their budget, or compare ranks, before calling).
     """
     xa, ya = _as_1d(x, "x"), _as_1d(y, "y")
     if xa.shape != ya.shape:
