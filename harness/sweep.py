@@ -6,6 +6,9 @@ A run is described by a JSON-able spec dict:
      "learner": "bptt", "hyper": {...},      # registered name or 'module:Class', keyword hyperparameters
      "seed": 0, "sweeps": 800, "task": {...}}  # model seed, sweep budget, SequenceLookup keywords
 
+Optional: "eval_every": k logs validation_acc and unseen_acc in the history every k sweeps
+(harness.training.train; unlogged sweeps are null in the saved history).
+
 `run_sweep(specs, out_dir)` executes every spec whose result is not already in
 `out_dir/runs/<key>.json` (so an interrupted sweep resumes without redoing finished runs), writes
 each result atomically as soon as it finishes, and returns one row per spec. A run that raises is
@@ -56,14 +59,17 @@ def train_run(spec: dict) -> dict:
     from harness.training import train
     task = make_task(spec.get("task"))
     learner = make_learner(spec, task)
-    r = train(learner, task, seed=spec.get("seed", 0), sweeps=spec.get("sweeps"))
+    r = train(learner, task, seed=spec.get("seed", 0), sweeps=spec.get("sweeps"),
+              eval_every=spec.get("eval_every"))
     return {
         "train_acc": r.train_acc, "test_acc": r.test_acc, "unseen_acc": r.unseen_acc,
+        "validation_acc": r.validation_acc,
         "converged_sweep": r.converged_sweep, "updates": r.sweeps, "wall_s": r.wall_s,
         "baseline_unseen_acc": r.baseline_unseen_acc,
         "majority_unseen_acc": r.majority_unseen_acc,
         "config": r.config,
-        "history": {c: r.history[c].tolist() for c in r.history.columns if c != "sweep"},
+        "history": {c: [None if v != v else v for v in r.history[c].tolist()]   # NaN -> null
+                    for c in r.history.columns if c != "sweep"},
     }
 
 

@@ -1,11 +1,23 @@
 """The 25-sequence look-up task (Rumelhart, Hinton & Williams 1986), exactly as the v1 procedure.
 
 A fixed teacher maps sequences of letters to 3-bit codes (+1/-1). A data set of `n_sequences`
-distinct sequences is drawn and split into `n_train` training and the rest held-out (`test`);
-every other sequence of the space is the `unseen` split. Inputs are one-hot letters; with variable
-timing each letter is held for 1..max_timing steps.
+distinct sequences is drawn and split into `n_train` training and the rest held-out (`test`).
+Every other sequence of the space (or, for large spaces, a fixed seeded sample of them) forms the
+unseen pool, which a fixed seeded rule divides into two disjoint parts:
 
-All random draws follow ../shared/seed/v1_procedure.md so that v1 numbers reproduce bit for bit.
+- `validation_sequences`: for tuning and model selection only, never reported as a score;
+- `unseen_sequences`: the reported part (the test set every report scores as `unseen_acc`).
+
+Split rule (docs/protocol.md): the pool is listed in lexicographic order (full listing) or in
+draw order (sample); `perm = default_rng([dataset_seed, 13]).permutation(len(pool))`;
+`n_val = floor(validation_fraction * len(pool) + 0.5)`; validation = pool[sort(perm[:n_val])],
+unseen = pool[sort(perm[n_val:])]. The rule depends on dataset_seed only (not on the teacher or
+the model seed). Inputs are one-hot letters; with variable timing each letter is held for
+1..max_timing steps.
+
+All random draws of the data set follow ../shared/seed/v1_procedure.md so that v1 numbers
+reproduce bit for bit; the unseen pool and its split use their own generators, so they never
+change the v1 draws (data set, train/held-out split, training timings).
 """
 from __future__ import annotations
 
@@ -18,6 +30,7 @@ N_OUTPUTS = 3
 TEACHER_SEED = 1234
 UNSEEN_LIST_LIMIT = 200_000   # spaces up to this many sequences list `unseen` in full
 UNSEEN_SAMPLE_SIZE = 10_000   # larger spaces use a fixed seeded sample of this many
+VALIDATION_FRACTION = 0.5     # default share of the unseen pool set aside for validation
 
 
 @dataclass(frozen=True)
@@ -42,9 +55,18 @@ class Batch:
         return int(sum(s.shape[0] * s.shape[1] for s in self.segments))
 
 
+def _is_int(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+
+
 def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    if not _is_int(value) or value <= 0:
         raise ValueError(f"SequenceLookup: {name} must be a positive integer, got {value!r}")
+
+
+def _check_seed(name, value):
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"SequenceLookup: {name} must be a non-negative integer, got {value!r}")
 
 
 @dataclass
@@ -52,8 +74,10 @@ class SequenceLookup:
     """The shared task. `SequenceLookup()` is the v1 fixed-timing task.
 
     Parameters: n_letters (alphabet size), length (letters per sequence), n_sequences (data set
-    size), n_train (training sequences; the rest are held-out `test`), variable_timing and
-    max_timing (each letter held 1..max_timing steps), dataset_seed, teacher_seed.
+    size), n_train (training sequences; the rest are held-out `test`), variable_timing (a bool)
+    and max_timing (each letter held 1..max_timing steps), dataset_seed (data set, its split and
+    the unseen pool's split), teacher_seed, validation_fraction (share of the unseen pool, in
+    (0, 1), that becomes `validation_sequences`; the rest is the reported `unseen_sequences`).
     """
     n_letters: int = 5
     length: int = 5
@@ -63,6 +87,7 @@ class SequenceLookup:
     max_timing: int = 2
     dataset_seed: int = 0
     teacher_seed: int = TEACHER_SEED
+    validation_fraction: float = VALIDATION_FRACTION
     # filled in __post_init__
     W_teacher: np.ndarray = field(init=False, repr=False)
     pos_weight: np.ndarray = field(init=False, repr=False)
@@ -72,11 +97,25 @@ class SequenceLookup:
     test_idx: np.ndarray = field(init=False, repr=False)
     test_timings: np.ndarray | None = field(init=False, repr=False)
     unseen_sequences: np.ndarray = field(init=False, repr=False)
+    unseen_timings: np.ndarray | None = field(init=False, repr=False)
+    validation_sequences: np.ndarray = field(init=False, repr=False)
+    validation_timings: np.ndarray | None = field(init=False, repr=False)
     unseen_is_sample: bool = field(init=False)
 
     def __post_init__(self):
         for name in ("n_letters", "length", "n_sequences", "n_train", "max_timing"):
             _check_positive_int(name, getattr(self, name))
+        for name in ("dataset_seed", "teacher_seed"):
+            _check_seed(name, getattr(self, name))
+        if not isinstance(self.variable_timing, (bool, np.bool_)):
+            raise ValueError(f"SequenceLookup: variable_timing must be a bool (True/False), "
+                             f"got {self.variable_timing!r}")
+        self.variable_timing = bool(self.variable_timing)
+        f = self.validation_fraction
+        if (isinstance(f, (bool, np.bool_)) or not isinstance(f, (int, float, np.integer, np.floating))
+                or not 0 < f < 1):
+            raise ValueError(f"SequenceLookup: validation_fraction must be a number strictly "
+                             f"between 0 and 1, got {f!r}")
         space = self.n_letters ** self.length
         if self.n_sequences > space:
             raise ValueError(f"SequenceLookup: n_sequences={self.n_sequences} exceeds the "
@@ -84,6 +123,9 @@ class SequenceLookup:
         if self.n_train >= self.n_sequences:
             raise ValueError(f"SequenceLookup: n_train={self.n_train} must be smaller than "
                              f"n_sequences={self.n_sequences} (at least one held-out sequence)")
+        if space > UNSEEN_LIST_LIMIT and space - self.n_sequences < UNSEEN_SAMPLE_SIZE:
+            raise ValueError(f"SequenceLookup: a space of {space} sequences less the data set "
+                             f"has fewer than the {UNSEEN_SAMPLE_SIZE} unseen sequences sampled")
         self._make_teacher()
         self._make_dataset()
         self._make_unseen()
@@ -126,13 +168,15 @@ class SequenceLookup:
             self.test_timings = None
 
     def _make_unseen(self):
+        """The unseen pool (every sequence outside the data set, or a fixed seeded sample of
+        UNSEEN_SAMPLE_SIZE of them), its timings, and its split into validation and unseen."""
         space = self.n_letters ** self.length
         taken = {tuple(int(v) for v in s) for s in self.sequences}
         if space <= UNSEEN_LIST_LIMIT:
             allseq = np.array(list(itertools.product(range(self.n_letters), repeat=self.length)),
                               dtype=np.int64)
             keep = np.array([tuple(s) not in taken for s in allseq.tolist()])
-            self.unseen_sequences = allseq[keep]
+            pool = allseq[keep]
             self.unseen_is_sample = False
         else:
             rng = np.random.default_rng([self.dataset_seed, 7])
@@ -143,15 +187,30 @@ class SequenceLookup:
                 if key not in got:
                     got.add(key)
                     out.append(s)
-            self.unseen_sequences = np.array(out, dtype=np.int64)
+            pool = np.array(out, dtype=np.int64)
             self.unseen_is_sample = True
-        # Timings for unseen sequences under variable timing: a fixed seeded draw.
+        # Timings for the pool under variable timing: a fixed seeded draw (before the split, so
+        # a sequence keeps its timing whichever part it falls in).
+        timings = None
         if self.variable_timing:
             rng = np.random.default_rng([self.dataset_seed, 11])
-            self.unseen_timings = rng.integers(1, self.max_timing + 1,
-                                               size=self.unseen_sequences.shape)
-        else:
-            self.unseen_timings = None
+            timings = rng.integers(1, self.max_timing + 1, size=pool.shape)
+        # The split: a seeded permutation of the pool; each part keeps the pool's order.
+        # (A pool of 0 or 1 sequences, e.g. 5 letters x 2 positions, leaves a part empty; its
+        # accuracy is then NaN, never a number.)
+        n_val = int(np.floor(self.validation_fraction * len(pool) + 0.5))
+        perm = np.random.default_rng([self.dataset_seed, 13]).permutation(len(pool))
+        val_idx, rep_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        self.validation_sequences, self.unseen_sequences = pool[val_idx], pool[rep_idx]
+        self.validation_timings = None if timings is None else timings[val_idx]
+        self.unseen_timings = None if timings is None else timings[rep_idx]
+        # Disjointness is the point of the split: check it rather than trust it.
+        val = {tuple(s) for s in self.validation_sequences.tolist()}
+        rep = {tuple(s) for s in self.unseen_sequences.tolist()}
+        if (val & taken or rep & taken or val & rep
+                or len(val) + len(rep) != len(pool)):  # pragma: no cover - a bug, not bad input
+            raise RuntimeError("SequenceLookup: validation/unseen split overlaps the data set "
+                               "or itself")
 
     # ---- batches ---------------------------------------------------------------------------
     def one_hot(self, seq: np.ndarray, timing=None) -> np.ndarray:
@@ -187,8 +246,14 @@ class SequenceLookup:
         return self._batch(seqs, timings)
 
     def unseen_batch(self) -> Batch:
-        """Every sequence of the space outside the data set (or a fixed sample of 10,000)."""
+        """The reported part of the unseen pool (`unseen_sequences`), with its fixed timings: the
+        set every report scores as `unseen_acc`."""
         return self._batch(self.unseen_sequences, self.unseen_timings)
+
+    def validation_batch(self) -> Batch:
+        """The validation part of the unseen pool (`validation_sequences`), with its fixed
+        timings: for tuning and model selection only, never a reported score."""
+        return self._batch(self.validation_sequences, self.validation_timings)
 
     def fixed_train_batch(self) -> Batch:
         """Training sequences with their fixed (data-set) timings, for scoring after training."""
@@ -202,15 +267,18 @@ class SequenceLookup:
 
     def _split_sequences(self, split: str) -> np.ndarray:
         splits = {"train": self.sequences[self.train_idx], "test": self.sequences[self.test_idx],
-                  "unseen": self.unseen_sequences}
+                  "unseen": self.unseen_sequences, "validation": self.validation_sequences}
         if split not in splits:
             raise ValueError(f"unknown split {split!r}; splits are {sorted(splits)}")
         return splits[split]
 
     def constant_code_baseline(self, split: str = "unseen") -> tuple[np.ndarray, float]:
         """The best constant 3-bit code on a split (chosen in hindsight, on that split) and its
-        all-3-bit accuracy (fraction): an upper bound for any constant answer."""
+        all-3-bit accuracy (fraction): an upper bound for any constant answer. Splits: "train",
+        "test" (held-out), "unseen" (the reported part), "validation"."""
         tg = self.targets(self._split_sequences(split))
+        if tg.shape[0] == 0:                  # an empty part (tiny spaces): no accuracy
+            return np.full(N_OUTPUTS, np.nan), float("nan")
         codes, counts = np.unique(tg, axis=0, return_counts=True)
         k = int(np.argmax(counts))
         return codes[k], float(counts[k] / tg.shape[0])
@@ -218,9 +286,11 @@ class SequenceLookup:
     def majority_code_baseline(self, split: str = "unseen") -> tuple[np.ndarray, float]:
         """The most frequent training code, answered for every sequence of `split`, and its
         all-3-bit accuracy: the constant a learner could pick from the training data (the 0.22
-        figure of the v1 write-up on the default task)."""
+        figure of the v1 write-up on the default task). Splits as constant_code_baseline."""
         tr = self.targets(self.sequences[self.train_idx])
         codes, counts = np.unique(tr, axis=0, return_counts=True)
         code = codes[int(np.argmax(counts))]
         tg = self.targets(self._split_sequences(split))
+        if tg.shape[0] == 0:
+            return code, float("nan")
         return code, float(np.mean(np.all(tg == code, axis=1)))

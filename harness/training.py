@@ -4,7 +4,11 @@ Each sweep, in order: (1) forward on the training batch with the weights as they
 sweep's update, and a forward on the held-out batch; the sweep's logged loss and accuracies come
 from these outputs; (2) the learner's credit assignment and (3) its update. `converged_sweep` is
 the first 1-based sweep whose logged train accuracy is >= 0.999 (a pre-update figure). Final
-accuracies are measured after the last update.
+accuracies are measured after the last update: `unseen_acc` on the reported unseen part and
+`validation_acc` on the validation part (tuning only; see harness.task and docs/protocol.md).
+With `eval_every=k`, `history` also logs validation_acc and unseen_acc at sweeps 1, 1+k, 1+2k, ...,
+pre-update like every logged figure: the value at sweep s is the accuracy of the weights after
+s - 1 updates, i.e. the final accuracy of the same run stopped after s - 1 sweeps.
 """
 from __future__ import annotations
 
@@ -72,7 +76,8 @@ class TrainResult:
     sweeps: int
     train_acc: float
     test_acc: float
-    unseen_acc: float
+    unseen_acc: float                   # on the reported unseen part (task.unseen_sequences)
+    validation_acc: float               # on task.validation_sequences: tuning/selection only
     converged_sweep: int | None
     params: dict
     history: pd.DataFrame
@@ -89,13 +94,17 @@ def default_sweeps(task: SequenceLookup) -> int:
 
 
 def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: int | None = None,
-          *, log_test: bool = True, on_sweep=None, step=None) -> TrainResult:
+          *, log_test: bool = True, eval_every: int | None = None, on_sweep=None,
+          step=None) -> TrainResult:
     """Train `learner` on `task` from model seed `seed` for `sweeps` sweeps (default: 800 fixed
     timing, 2000 variable). Raises DivergenceError naming the sweep when the loss is not finite.
 
     `on_sweep(sweep, row)` is called after each sweep's logging (for progress bars).
     `step(learner, state, batch) -> (state, cache)` replaces the plain forward/credit/update
     step (the tracked runner uses this); it must not change the numbers.
+    `eval_every=k` (default None: off) adds `validation_acc` and `unseen_acc` columns to `history`
+    at sweeps 1, 1+k, 1+2k, ... (NaN at other sweeps), measured on the weights before that sweep's
+    update, for anytime curves and the validation criterion (`first_sweep_reaching`).
     """
     from learners.base import Learner
     if not isinstance(learner, Learner):
@@ -109,10 +118,16 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    if eval_every is not None and (isinstance(eval_every, bool)
+                                   or not isinstance(eval_every, (int, np.integer))
+                                   or eval_every <= 0):
+        raise ValueError(f"eval_every must be a positive integer or None, got {eval_every!r}")
     t0 = time.perf_counter()
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     test_batch = task.test_batch()
+    eval_batches = ({"validation_acc": task.validation_batch(), "unseen_acc": task.unseen_batch()}
+                    if eval_every is not None else {})
     step = step or (lambda lr, st, b: lr.step(st, b))
 
     rows = []
@@ -128,6 +143,10 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         if log_test:
             row["test_acc"] = accuracy(learner.predict(plain_state(state), test_batch),
                                        test_batch.targets)
+        if eval_every is not None and (s - 1) % eval_every == 0:
+            seen = plain_state(state)
+            for col, b in eval_batches.items():
+                row[col] = accuracy(learner.predict(seen, b), b.targets)
         rows.append(row)
         if converged is None and row["train_acc"] >= CONVERGED_ACC:
             converged = s
@@ -141,6 +160,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
             raise DivergenceError(learner.name, sweeps, float("nan"))
     train_b = task.fixed_train_batch()
     unseen_b = task.unseen_batch()
+    val_b = task.validation_batch()
     y_test = learner.predict(state, test_batch)
     params = {k: plain(state[k]).copy() for k in learner.PARAMS}
     import dataclasses
@@ -150,6 +170,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         train_acc=accuracy(learner.predict(state, train_b), train_b.targets),
         test_acc=accuracy(y_test, test_batch.targets),
         unseen_acc=accuracy(learner.predict(state, unseen_b), unseen_b.targets),
+        validation_acc=accuracy(learner.predict(state, val_b), val_b.targets),
         converged_sweep=converged,
         params=params,
         history=pd.DataFrame(rows),
@@ -160,3 +181,23 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         wall_s=time.perf_counter() - t0,
         state=tracked_state,
     )
+
+
+def first_sweep_reaching(history: pd.DataFrame, column: str, target: float,
+                         final: float | None = None) -> int | None:
+    """The first 1-based sweep whose logged `column` is >= `target` (a pre-update figure, like
+    `converged_sweep`: reached after sweep - 1 updates), or None if the run never reaches it
+    (censored at its whole budget). Sweeps where the column was not logged (NaN, between
+    `eval_every` points) are skipped, so with eval_every=k the answer is the first logged sweep at
+    or after the true one. `final`, the run's final figure (after all len(history) updates, e.g.
+    TrainResult.validation_acc), counts as sweep len(history) + 1 when no logged sweep reaches
+    the target: reached at the whole budget."""
+    if column not in history.columns:
+        raise ValueError(f"history has no column {column!r} (columns: {list(history.columns)}; "
+                         f"validation_acc/unseen_acc need train(..., eval_every=k))")
+    hit = history.loc[history[column] >= target, "sweep"]
+    if not hit.empty:
+        return int(hit.iloc[0])
+    if final is not None and final >= target:
+        return int(len(history)) + 1
+    return None

@@ -98,7 +98,7 @@ def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
         ax.axhline(baseline, color="gray", lw=1, ls=":", label=f"best constant code ({baseline:.2f})")
     ax.set_xscale("log")
     ax.set_xlabel("ByteDMD to criterion (cost units: Σ ceil(√byte depth) over bytes read)")
-    ax.set_ylabel("accuracy on the 3,100 unseen sequences (all 3 bits)")
+    ax.set_ylabel("accuracy on the reported unseen sequences (all 3 bits)")
     ax.set_title("Data movement to reach 100% train accuracy vs generalization")
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -21,7 +21,10 @@ def test_seed0_headline(task):
     assert r.params["W_hh"].shape == (30, 30)
     assert list(r.history.columns) == ["sweep", "loss", "train_acc", "test_acc"]
     assert len(r.history) == 800 and r.history["loss"].iloc[-1] < 1e-3
-    assert r.baseline_unseen_acc == pytest.approx(0.2409677, abs=1e-6)
+    # the best constant code on the reported unseen part (half of the 3,100 unseen sequences)
+    tg = task.targets(task.unseen_sequences)
+    assert r.baseline_unseen_acc == np.unique(tg, axis=0, return_counts=True)[1].max() / len(tg)
+    assert 0.50 <= r.validation_acc <= 0.59 and r.validation_acc != r.unseen_acc
 
 
 def test_five_seeds(task):

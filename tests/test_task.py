@@ -10,10 +10,15 @@ def test_default_task_is_v1():
     assert len({tuple(s) for s in t.sequences.tolist()}) == 25
     assert len(t.train_idx) == 20 and len(t.test_idx) == 5
     assert sorted(np.concatenate([t.train_idx, t.test_idx]).tolist()) == list(range(25))
-    # the unseen split is the rest of the 5^5 space, disjoint from the data set
-    assert t.unseen_sequences.shape == (3100, 5) and not t.unseen_is_sample
+    # the unseen pool is the rest of the 5^5 space, disjoint from the data set, split in half
+    # into validation (tuning only) and the reported unseen part
+    assert t.unseen_sequences.shape == (1550, 5) and not t.unseen_is_sample
+    assert t.validation_sequences.shape == (1550, 5)
     taken = {tuple(s) for s in t.sequences.tolist()}
-    assert not taken & {tuple(s) for s in t.unseen_sequences.tolist()}
+    rep = {tuple(s) for s in t.unseen_sequences.tolist()}
+    val = {tuple(s) for s in t.validation_sequences.tolist()}
+    assert not taken & rep and not taken & val and not rep & val
+    assert len(taken | rep | val) == 5 ** 5
 
 
 def test_teacher_draw_order_v1():
@@ -34,10 +39,13 @@ def test_held_out_warning_holds():
     t = SequenceLookup()
     tg = t.targets(t.sequences[t.test_idx])
     assert int(np.all(tg == [1, -1, 1], axis=1).sum()) == 4
-    code, acc = t.majority_code_baseline("unseen")
-    assert code.tolist() == [1, -1, 1] and round(acc, 2) == 0.22
-    best_code, best = t.constant_code_baseline("unseen")
-    assert best >= acc
+    for split in ("unseen", "validation"):
+        code, acc = t.majority_code_baseline(split)
+        assert code.tolist() == [1, -1, 1] and round(acc, 2) in (0.22, 0.23)
+        tg = t.targets(t._split_sequences(split))
+        assert acc == np.mean(np.all(tg == [1, -1, 1], axis=1))
+        best_code, best = t.constant_code_baseline(split)
+        assert best >= acc
 
 
 def test_batches_shapes_fixed_and_variable():
@@ -55,9 +63,10 @@ def test_batches_shapes_fixed_and_variable():
 
 def test_other_sizes_and_sampled_unseen():
     t = SequenceLookup(n_letters=4, length=3, n_sequences=10, n_train=8)
-    assert t.unseen_sequences.shape == (64 - 10, 3)
+    assert t.unseen_sequences.shape == (27, 3) and t.validation_sequences.shape == (27, 3)
     big = SequenceLookup(n_letters=10, length=8)
-    assert big.unseen_is_sample and big.unseen_sequences.shape == (10_000, 8)
+    assert big.unseen_is_sample and big.unseen_sequences.shape == (5_000, 8)
+    assert big.validation_sequences.shape == (5_000, 8)
     assert np.array_equal(big.unseen_sequences, SequenceLookup(n_letters=10, length=8).unseen_sequences)
 
 

@@ -1,0 +1,312 @@
+"""harness.stats: bootstrap intervals, Kaplan-Meier and censored medians, paired Wilcoxon
+comparisons and the verdict the README may state. Expected values are computed by hand in the
+comments or independently (scipy called directly, numpy medians)."""
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from harness.stats import (PairedComparison, bootstrap_ci, censored_median, censored_median_ci,
+                           fmt_ci, kaplan_meier, km_median, paired_comparison, verdict)
+
+
+# ---- bootstrap ----------------------------------------------------------------------------
+@pytest.mark.parametrize("level, lo_cov, hi_cov", [(0.95, 0.91, 0.98), (0.5, 0.40, 0.60)])
+def test_bootstrap_coverage_on_a_known_distribution(level, lo_cov, hi_cov):
+    # median of N(0, 1) is 0; 300 fixed samples of 30 with fixed bootstrap seeds: deterministic,
+    # and the coverage follows the requested level (a too narrow or too wide interval fails)
+    rng = np.random.default_rng(1)
+    hits = 0
+    for k in range(300):
+        _, lo, hi = bootstrap_ci(rng.normal(size=30), level=level, n_boot=1000, seed=k)
+        hits += lo <= 0 <= hi
+    assert lo_cov <= hits / 300 <= hi_cov
+
+
+def test_bootstrap_mean_matches_normal_theory_for_large_n():
+    v = np.random.default_rng(2).exponential(size=400)
+    est, lo, hi = bootstrap_ci(v, np.mean, n_boot=4000)
+    half = 1.959964 * v.std(ddof=1) / math.sqrt(v.size)
+    assert est == v.mean()
+    assert lo == pytest.approx(est - half, abs=0.15 * half)
+    assert hi == pytest.approx(est + half, abs=0.15 * half)
+
+
+def test_bootstrap_degenerate_and_deterministic():
+    assert bootstrap_ci([0.7]) == (0.7, 0.7, 0.7)
+    assert bootstrap_ci([2.0, 2.0, 2.0], n_boot=50) == (2.0, 2.0, 2.0)
+    v = np.random.default_rng(3).normal(size=25)
+    assert bootstrap_ci(v, seed=5, n_boot=500) == bootstrap_ci(v, seed=5, n_boot=500)
+    assert bootstrap_ci(v, seed=5, n_boot=500) != bootstrap_ci(v, seed=6, n_boot=500)
+    est, lo, hi = bootstrap_ci(v, n_boot=500)
+    assert est == np.median(v) and lo <= est <= hi and v.min() <= lo and hi <= v.max()
+
+
+def test_bootstrap_stat_without_axis_gives_the_same_interval():
+    v = np.random.default_rng(4).normal(size=17)
+    a = bootstrap_ci(v, np.median, n_boot=300, seed=2)
+    b = bootstrap_ci(v, lambda s: float(np.median(s)), n_boot=300, seed=2)
+    assert a == b
+
+
+def test_bootstrap_nan_and_inf():
+    with pytest.raises(ValueError, match="1 NaN.*nan_policy='omit'"):
+        bootstrap_ci([1.0, np.nan, 2.0])
+    assert bootstrap_ci([1.0, np.nan, 3.0], nan_policy="omit", n_boot=200)[0] == 2.0
+    # +inf is a value (e.g. a censored cost): the median of 4 inf among 7 is inf
+    est, lo, hi = bootstrap_ci([1, 2, 3, np.inf, np.inf, np.inf, np.inf], n_boot=500)
+    assert est == math.inf and hi == math.inf and lo < math.inf
+    with pytest.raises(ValueError, match="NaN on some bootstrap resamples"), \
+            np.errstate(invalid="ignore"):
+        bootstrap_ci([-np.inf, np.inf], np.mean, n_boot=200)
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(values=[]), "empty"), (dict(values=[[1, 2]]), "one-dimensional"),
+    (dict(values=[1, 2], level=1.0), "level must be"), (dict(values=[1, 2], n_boot=0), "n_boot"),
+    (dict(values=[1, 2], nan_policy="drop"), "nan_policy"),
+    (dict(values=[np.nan], nan_policy="omit"), "all NaN"),
+])
+def test_bootstrap_bad_input(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        bootstrap_ci(**kw)
+
+
+# ---- Kaplan-Meier -------------------------------------------------------------------------
+def test_km_hand_computed():
+    # times 1..6, censored at 2 and 5.
+    # t=1: 6 at risk, 1 event -> 5/6; t=3: 4 at risk -> 5/6*3/4 = 5/8;
+    # t=4: 3 at risk -> 5/8*2/3 = 5/12 (first <= 0.5: median 4); t=6: 1 at risk -> 0
+    t, s = kaplan_meier([1, 2, 3, 4, 5, 6], [False, True, False, False, True, False])
+    assert t.tolist() == [1, 3, 4, 6]
+    assert s == pytest.approx([5 / 6, 5 / 8, 5 / 12, 0.0], abs=1e-15)
+    assert km_median([1, 2, 3, 4, 5, 6], [False, True, False, False, True, False]) == 4.0
+
+
+def test_km_ties_between_events_and_censoring():
+    # times 2,2,3,3,5 with one of the 2s and the 5 censored; a run censored at t is at risk at t.
+    # t=2: 5 at risk, 1 event -> 4/5; t=3: 3 at risk, 2 events -> 4/5 * 1/3 = 4/15
+    t, s = kaplan_meier([2, 2, 3, 3, 5], [False, True, False, False, True])
+    assert t.tolist() == [2, 3] and s == pytest.approx([0.8, 4 / 15], abs=1e-15)
+    assert km_median([2, 2, 3, 3, 5], [False, True, False, False, True]) == 3.0
+
+
+def test_km_median_exact_half_and_never():
+    # S = 0.5 exactly after the 2nd of 4 events: midpoint with the next event (numpy's median)
+    assert km_median([1, 2, 3, 4], [False] * 4) == 2.5
+    # S(1) = 2/3 and no later event: the curve never falls to 0.5
+    assert km_median([1, 5, 5], [False, True, True]) == math.inf
+
+
+def test_km_without_censoring_is_numpy_median():
+    rng = np.random.default_rng(5)
+    for n in range(1, 30):
+        v = rng.integers(0, 8, size=n).astype(float)       # ties included
+        assert km_median(v, np.zeros(n, bool)) == np.median(v)
+
+
+def test_km_against_exact_fractions():
+    # a slow, obviously-correct oracle in exact arithmetic on random censored data
+    rng = np.random.default_rng(6)
+    for _ in range(30):
+        n = int(rng.integers(1, 15))
+        t = rng.integers(0, 6, size=n)
+        c = rng.random(n) < 0.4
+        s, ev, surv = Fraction(1), [], []
+        for tj in sorted(set(t[~c].tolist())):
+            at_risk = sum(1 for x in t if x >= tj)
+            d = sum(1 for x, ci in zip(t, c) if x == tj and not ci)
+            s *= 1 - Fraction(d, at_risk)
+            ev.append(tj)
+            surv.append(float(s))
+        got_t, got_s = kaplan_meier(t, c)
+        assert got_t.tolist() == ev and got_s == pytest.approx(surv, abs=1e-12)
+
+
+def test_km_against_lifelines_if_installed():
+    lifelines = pytest.importorskip("lifelines")
+    rng = np.random.default_rng(7)
+    t = rng.exponential(size=40).round(2) + 0.01
+    c = rng.random(40) < 0.3
+    kmf = lifelines.KaplanMeierFitter().fit(t, event_observed=~c)
+    ev, s = kaplan_meier(t, c)
+    assert s == pytest.approx(kmf.survival_function_at_times(ev).to_numpy(), abs=1e-12)
+
+
+# ---- censored medians ---------------------------------------------------------------------
+def test_censored_medians_hand_computed():
+    # converged 1, 2; two runs censored at budget 10: at_budget = median(1, 2, 10, 10) = 6;
+    # KM: S(2) = 0.5 exactly, no later event -> midpoint with the largest observed time 10 = 6
+    m = censored_median([1, 2, np.nan, np.nan], [False, False, True, True], 10)
+    assert (m.km, m.at_budget, m.converged_only, m.n, m.n_censored) == (6.0, 6.0, 1.5, 4, 2)
+
+
+def test_censored_medians_with_per_run_budgets():
+    # runs: converged 4, censored at budget 2, converged 6, censored at budget 10, converged 8.
+    # KM: t=4: 4 at risk -> 3/4; t=6: 3 at risk -> 1/2 exactly -> midpoint with next event 8 = 7.
+    # at_budget: median(4, 2, 6, 10, 8) = 6; converged only: median(4, 6, 8) = 6
+    m = censored_median([4, 99, 6, np.nan, 8], [False, True, False, True, False],
+                        [20, 2, 20, 10, 20])
+    assert (m.km, m.at_budget, m.converged_only) == (7.0, 6.0, 6.0)
+
+
+def test_km_equals_at_budget_under_one_budget():
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        cens = rng.random(n) < rng.random()
+        costs = np.where(cens, np.nan, rng.integers(1, 50, size=n).astype(float))
+        m = censored_median(costs, cens, 100.0)
+        assert m.km == (m.at_budget if m.at_budget < 100.0 else math.inf)
+
+
+def test_censored_median_when_most_or_all_runs_are_censored():
+    m = censored_median([3, np.nan, np.nan], [False, True, True], 10)
+    assert m.km == math.inf and m.at_budget == 10 and m.converged_only == 3
+    m = censored_median([np.nan, np.nan], [True, True], 10)
+    assert m.km == math.inf and m.at_budget == 10 and math.isnan(m.converged_only)
+    ci = censored_median_ci([np.nan, np.nan], [True, True], 10, n_boot=50)
+    assert all(math.isnan(v) for v in ci["converged_only"])
+    assert ci["at_budget"] == (10.0, 10.0, 10.0) and ci["km"][0] == math.inf
+
+
+def test_censored_ci_is_the_bootstrap_over_runs():
+    rng = np.random.default_rng(9)
+    costs = rng.integers(1, 80, size=25).astype(float)
+    cens = rng.random(25) < 0.3
+    ci = censored_median_ci(costs, cens, 100, n_boot=400, seed=3)
+    observed = np.where(cens, 100.0, costs)
+    # same resamples (same seed, same draw order) as bootstrap_ci over the observed costs
+    assert ci["at_budget"] == bootstrap_ci(observed, np.median, n_boot=400, seed=3)
+    m = censored_median(costs, cens, 100)
+    for name in ("km", "at_budget", "converged_only"):
+        est, lo, hi = ci[name]
+        assert est == getattr(m, name) and lo <= est <= hi
+    assert ci == censored_median_ci(costs, cens, 100, n_boot=400, seed=3)
+
+
+@pytest.mark.parametrize("args, msg", [
+    (([1, 20], [False, False], 10), "exceeds its budget"),
+    (([np.nan, 2], [False, False], 10), "finite and >= 0"),
+    (([1, 2], [0, 1], 10), "censored must be booleans"),
+    (([1, 2], [False], 10), "shape"),
+    (([1, 2], [False, False], 0), "budget must be finite and positive"),
+])
+def test_censored_bad_input(args, msg):
+    with pytest.raises(ValueError, match=msg):
+        censored_median(*args)
+
+
+# ---- paired comparison --------------------------------------------------------------------
+def test_wilcoxon_hand_computed():
+    # d = 1, 2, 3, -4, 5: W- = 4. Subsets of {1..5} with sum <= 4: {}, {1}, {2}, {3}, {1,2},
+    # {4}, {1,3} = 7 of 32 sign patterns, two-sided p = 2 * 7/32 = 0.4375
+    y = np.zeros(5)
+    c = paired_comparison(np.array([1, 2, 3, -4, 5.0]), y)
+    assert c.p_value == pytest.approx(14 / 32, abs=1e-12) and c.method == "exact"
+    assert (c.won, c.tied, c.lost) == (4, 0, 1)
+    # all five positive: only the empty subset, p = 2/32
+    assert paired_comparison(np.arange(1, 6.0), y).p_value == pytest.approx(2 / 32, abs=1e-12)
+    # a zero difference is a tied pair, dropped from the test (Wilcoxon's zero_method)
+    c = paired_comparison(np.array([1, 2, 3, -4, 5, 0.0]), np.zeros(6))
+    assert c.p_value == pytest.approx(14 / 32, abs=1e-12) and c.tied == 1
+
+
+def test_wilcoxon_hand_computed_with_tied_magnitudes():
+    # d = 1, 1, 2, -2, 3: ranks 1.5, 1.5, 3.5, 3.5, 5; W- = 3.5. Sign patterns with W+ <= 3.5:
+    # {}, {1.5a}, {1.5b}, {1.5a,1.5b}, {3.5a}, {3.5b} = 6 of 32; two-sided 12/32 = 0.375
+    c = paired_comparison(np.array([1, 1, 2, -2, 3.0]), np.zeros(5))
+    assert c.p_value == pytest.approx(12 / 32, abs=1e-12) and c.method == "permutation (exact)"
+
+
+def test_float_noise_neither_breaks_nor_makes_ties():
+    # 0.3 - 0.1 and 0.5 - 0.3 differ in floating point but are the same difference
+    x = np.array([0.3, 0.5, 0.6, 0.9, 0.4])
+    y = np.array([0.1, 0.3, 0.3, 0.5, 0.4])
+    c = paired_comparison(x, y)
+    ref = paired_comparison(np.array([3, 5, 6, 9, 4.0]), np.array([1, 3, 3, 5, 4.0]))
+    assert (c.p_value, c.method, c.tied) == (ref.p_value, ref.method, ref.tied)
+    assert c.tied == 1 and c.median_diff == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("n, ties", [(20, False), (40, False), (60, False), (30, True)])
+def test_wilcoxon_against_scipy(n, ties):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = x - 0.3 + rng.normal(size=n)
+    if ties:     # integer data: tied magnitudes and zeros with no float noise for scipy to see
+        x, y = np.round(10 * x), np.round(10 * y)
+    if ties:
+        d = x - y
+        assert (d == 0).any() and len(np.unique(np.abs(d))) < len(d)
+        ref = sps.wilcoxon(d[d != 0], method="asymptotic", correction=False).pvalue
+    else:
+        ref = sps.wilcoxon(x, y).pvalue            # scipy's default ("auto")
+    assert paired_comparison(x, y, n_boot=200).p_value == pytest.approx(ref, rel=1e-12)
+
+
+def test_all_pairs_tied():
+    c = paired_comparison([0.5, 0.6, 0.7], [0.5, 0.6, 0.7], n_boot=100)
+    assert (c.p_value, c.method, c.won, c.tied, c.lost) == (1.0, "all pairs tied", 0, 3, 0)
+    assert (c.median_diff, c.ci_lo, c.ci_hi) == (0.0, 0.0, 0.0)
+    assert verdict(c) == "no detectable difference"
+
+
+def test_direction_for_costs():
+    # lower is better: x costs less on 3 pairs, more on 1
+    c = paired_comparison([1, 2, 3, 9], [2, 3, 4, 8], higher_is_better=False, n_boot=100)
+    assert (c.won, c.tied, c.lost) == (3, 0, 1) and c.frac_won == 0.75
+    assert c.median_diff == -1.0
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(x=[1, 2], y=[1]), "paired"), (dict(x=[1, np.inf], y=[1, 2]), "finite"),
+    (dict(x=[], y=[]), "empty"), (dict(x=[1, 2], y=[2, 3], level=95), "level"),
+])
+def test_paired_bad_input(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        paired_comparison(**kw)
+
+
+# ---- verdict ------------------------------------------------------------------------------
+def test_verdict_directions():
+    rng = np.random.default_rng(11)
+    y = rng.uniform(0.4, 0.6, size=20)
+    x = y + 0.05 + 0.01 * rng.normal(size=20)
+    assert verdict(paired_comparison(x, y), names=("e-prop", "BPTT")) == "e-prop > BPTT"
+    assert verdict(paired_comparison(y, x), names=("e-prop", "BPTT")) == "e-prop < BPTT"
+    assert verdict(paired_comparison(x, y)) == "X > Y"
+
+
+def test_verdict_needs_both_the_test_and_the_interval():
+    # five wins of five: the interval excludes 0 but the smallest exact p is 2/32 > 0.05
+    c = paired_comparison([1.1, 1.2, 1.3, 1.4, 1.5], [1.0] * 5, n_boot=500)
+    assert c.ci_lo > 0 and c.p_value == pytest.approx(0.0625)
+    assert verdict(c) == "no detectable difference"
+    # 8 wins and 12 ties: p = 2/256 < 0.05 on the 8, but the median difference is 0
+    x = np.r_[np.arange(1, 9.0), np.zeros(12)]
+    c = paired_comparison(x, np.zeros(20), n_boot=500)
+    assert c.p_value < 0.05 and c.ci_lo <= 0 <= c.ci_hi
+    assert verdict(c) == "no detectable difference"
+
+
+def test_verdict_level_must_match_alpha():
+    c = paired_comparison([1, 2, 3, 4.0], [0, 0, 0, 0.0], n_boot=50)
+    with pytest.raises(ValueError, match="level=0.99"):
+        verdict(c, alpha=0.01)
+    c99 = paired_comparison([1, 2, 3, 4.0], [0, 0, 0, 0.0], level=0.99, n_boot=50)
+    assert isinstance(c99, PairedComparison) and verdict(c99, alpha=0.01) == "no detectable difference"
+
+
+# ---- formatting ---------------------------------------------------------------------------
+def test_fmt_ci():
+    assert fmt_ci(0.506, 0.424, 0.586) == "0.506 [0.424, 0.586]"
+    assert fmt_ci(0.5, 0.25, 0.75, digits=2) == "0.50 [0.25, 0.75]"
+    assert fmt_ci(6.8e9, 5.04e9, 1.6e10, digits=1, style="e") == "6.8e+09 [5.0e+09, 1.6e+10]"
+    assert fmt_ci(22, 18, math.inf, digits=0) == "22 [18, inf]"
+    assert fmt_ci(math.nan, None, math.nan) == "n/a [n/a, n/a]"
+    assert fmt_ci(*bootstrap_ci([0.7])) == "0.700 [0.700, 0.700]"
+    with pytest.raises(ValueError, match="style"):
+        fmt_ci(1, 0, 2, style="%")

@@ -1,0 +1,164 @@
+"""The unseen pool's split into validation (tuning only) and the reported unseen part."""
+import numpy as np
+import pytest
+
+from harness import SequenceLookup
+from harness.task import UNSEEN_SAMPLE_SIZE
+
+
+def as_set(a):
+    return {tuple(s) for s in np.asarray(a).tolist()}
+
+
+def check_disjoint(t):
+    data = as_set(t.sequences)
+    val, rep = as_set(t.validation_sequences), as_set(t.unseen_sequences)
+    assert len(val) == len(t.validation_sequences) and len(rep) == len(t.unseen_sequences)
+    assert not val & data, "validation contains data-set sequences"
+    assert not rep & data, "reported unseen part contains data-set sequences"
+    assert not val & rep, "validation and reported unseen overlap"
+    return data, val, rep
+
+
+@pytest.mark.parametrize("kw", [
+    {}, {"dataset_seed": 3}, {"variable_timing": True},
+    {"n_letters": 4, "length": 3, "n_sequences": 10, "n_train": 8},
+    {"validation_fraction": 0.2},
+])
+def test_listed_pool_is_split_disjointly_and_covers_the_space(kw):
+    t = SequenceLookup(**kw)
+    data, val, rep = check_disjoint(t)
+    assert not t.unseen_is_sample
+    assert len(data | val | rep) == t.n_letters ** t.length
+    f = t.validation_fraction
+    pool = len(val) + len(rep)
+    assert len(val) == int(np.floor(f * pool + 0.5))
+
+
+@pytest.mark.parametrize("dataset_seed", [0, 1])
+def test_sampled_pool_never_contains_data_set_sequences(dataset_seed):
+    # A space too large to list: the pool is a sample. Make the data set a large share of a space
+    # just above the listing limit so that the sample would hit data-set sequences often if it
+    # did not exclude them (space 4^9 = 262,144; data set 20,000, i.e. ~7.6% of it).
+    t = SequenceLookup(n_letters=4, length=9, n_sequences=20_000, n_train=19_000,
+                       dataset_seed=dataset_seed)
+    assert t.unseen_is_sample
+    data, val, rep = check_disjoint(t)
+    assert len(val) + len(rep) == UNSEEN_SAMPLE_SIZE
+    # the exclusion matters here: a plain uniform sample of this size would hit the data set
+    rng = np.random.default_rng(0)
+    naive = as_set(rng.integers(0, 4, size=(UNSEEN_SAMPLE_SIZE, 9)))
+    assert naive & data
+
+
+def test_large_default_alphabet_sample_is_split():
+    t = SequenceLookup(n_letters=10, length=8)
+    check_disjoint(t)
+    assert len(t.validation_sequences) == len(t.unseen_sequences) == UNSEEN_SAMPLE_SIZE // 2
+
+
+def test_split_is_deterministic():
+    a, b = SequenceLookup(dataset_seed=2), SequenceLookup(dataset_seed=2)
+    assert np.array_equal(a.validation_sequences, b.validation_sequences)
+    assert np.array_equal(a.unseen_sequences, b.unseen_sequences)
+    va, vb = SequenceLookup(variable_timing=True), SequenceLookup(variable_timing=True)
+    assert np.array_equal(va.validation_timings, vb.validation_timings)
+    assert np.array_equal(va.unseen_timings, vb.unseen_timings)
+
+
+def test_split_depends_on_dataset_seed_not_on_teacher():
+    a, b = SequenceLookup(dataset_seed=0), SequenceLookup(dataset_seed=1)
+    assert as_set(a.validation_sequences) != as_set(b.validation_sequences)
+    c = SequenceLookup(dataset_seed=0, teacher_seed=7)
+    assert np.array_equal(a.validation_sequences, c.validation_sequences)
+    assert not np.array_equal(a.targets(a.unseen_sequences), c.targets(c.unseen_sequences))
+
+
+def test_split_is_not_a_contiguous_block():
+    # a seeded shuffle, not "first half of the lexicographic listing"
+    t = SequenceLookup()
+    assert t.validation_sequences[:, 0].min() == 0 and t.validation_sequences[:, 0].max() == 4
+    assert t.unseen_sequences[:, 0].min() == 0 and t.unseen_sequences[:, 0].max() == 4
+
+
+def test_split_keeps_the_pool_timings():
+    # a sequence keeps its fixed timing whichever part it falls in: the union of the parts with
+    # their timings is the pool's draw (default_rng([dataset_seed, 11]) over the listed pool)
+    t = SequenceLookup(variable_timing=True, max_timing=3)
+    pool = np.concatenate([t.validation_sequences, t.unseen_sequences])
+    tim = np.concatenate([t.validation_timings, t.unseen_timings])
+    order = np.lexsort(pool.T[::-1])
+    drawn = np.random.default_rng([0, 11]).integers(1, 4, size=(3100, 5))
+    assert np.array_equal(tim[order], drawn)
+    b = t.validation_batch()
+    assert b.size == len(t.validation_sequences) and len(b.segments) == b.size
+    assert all(s.shape[1] == int(k.sum()) for s, k in zip(b.segments, t.validation_timings))
+
+
+def test_batches_are_the_parts():
+    t = SequenceLookup()
+    vb, ub = t.validation_batch(), t.unseen_batch()
+    assert np.array_equal(vb.targets, t.targets(t.validation_sequences))
+    assert np.array_equal(ub.targets, t.targets(t.unseen_sequences))
+    assert vb.segments[0].shape == (1550, 5, 5) and ub.segments[0].shape == (1550, 5, 5)
+
+
+def test_v1_draws_unchanged_by_the_split():
+    # the data set and its train/held-out split do not depend on the unseen split's parameters
+    a, b = SequenceLookup(), SequenceLookup(validation_fraction=0.3)
+    assert np.array_equal(a.sequences, b.sequences)
+    assert np.array_equal(a.train_idx, b.train_idx) and np.array_equal(a.test_idx, b.test_idx)
+    assert len(b.validation_sequences) == 930 and len(b.unseen_sequences) == 2170
+
+
+def test_baselines_on_both_parts():
+    t = SequenceLookup()
+    for split, seqs in (("unseen", t.unseen_sequences), ("validation", t.validation_sequences)):
+        tg = t.targets(seqs)
+        codes, counts = np.unique(tg, axis=0, return_counts=True)
+        code, acc = t.constant_code_baseline(split)
+        assert acc == counts.max() / len(seqs)
+        assert np.array_equal(code, codes[np.argmax(counts)])
+    with pytest.raises(ValueError, match="unknown split 'heldout'"):
+        t.constant_code_baseline("heldout")
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(validation_fraction=0), "validation_fraction must be a number strictly between 0 and 1"),
+    (dict(validation_fraction=1.0), "strictly between 0 and 1"),
+    (dict(validation_fraction=-0.1), "strictly between 0 and 1"),
+    (dict(validation_fraction="half"), "strictly between 0 and 1"),
+    (dict(validation_fraction=True), "strictly between 0 and 1"),
+    (dict(validation_fraction=float("nan")), "strictly between 0 and 1"),
+    (dict(dataset_seed=-1), "dataset_seed must be a non-negative integer"),
+    (dict(dataset_seed=1.5), "dataset_seed must be a non-negative integer"),
+    (dict(dataset_seed=True), "dataset_seed must be a non-negative integer"),
+    (dict(teacher_seed=-3), "teacher_seed must be a non-negative integer"),
+    (dict(teacher_seed="1234"), "teacher_seed must be a non-negative integer"),
+    (dict(variable_timing="no"), "variable_timing must be a bool"),
+    (dict(variable_timing=1), "variable_timing must be a bool"),
+    (dict(n_letters=4, length=9, n_sequences=255_000, n_train=10), "fewer than the 10000 unseen"),
+])
+def test_bad_split_config_clear_one_line_error(kw, msg):
+    with pytest.raises(ValueError, match=msg) as e:
+        SequenceLookup(**kw)
+    assert "\n" not in str(e.value)
+
+
+def test_tiny_space_leaves_parts_empty_not_wrong():
+    # 5 letters x 2 positions: the 25 drawn sequences are the whole space (the scaling probes)
+    t = SequenceLookup(length=2)
+    assert t.validation_sequences.shape == (0, 2) and t.unseen_sequences.shape == (0, 2)
+    assert t.unseen_batch().size == 0 and t.validation_batch().size == 0
+    for split in ("unseen", "validation"):
+        assert np.isnan(t.constant_code_baseline(split)[1])
+        assert np.isnan(t.majority_code_baseline(split)[1])
+    one = SequenceLookup(n_letters=2, length=3, n_sequences=7, n_train=4)   # a pool of 1
+    assert len(one.validation_sequences) + len(one.unseen_sequences) == 1
+    check_disjoint(one)
+
+
+def test_numpy_ints_and_bools_accepted():
+    t = SequenceLookup(dataset_seed=np.int64(1), teacher_seed=np.int32(5),
+                       variable_timing=np.bool_(False), validation_fraction=np.float64(0.5))
+    assert t.variable_timing is False and len(t.unseen_sequences) == 1550
