@@ -1,4 +1,4 @@
-"""Tests of harness.tracking: traces against an independent scalar tracer, bit-identical numbers,
+"""Tests of metrics.tracking: traces against an independent scalar tracer, bit-identical numbers,
 escapes, strict mode, NotModelledError, widths, buffer events, spilling."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from harness.task import Batch
-from harness.tracking import EscapeError, NotModelledError, TrackedArray, Tracker
+from metrics.tracking import EscapeError, NotModelledError, TrackedArray, Tracker
 from harness.training import train
 from metrics.api import bytedmd, trace_call
 from metrics.oracle import oracle_ard_dmc, oracle_bytedmd
@@ -524,12 +524,13 @@ def test_strict_mode_raises():
 
 @pytest.mark.parametrize("call,name", [
     (lambda a: np.fft.fft(a), "numpy.fft.fft"),
-    (lambda a: np.cumsum(a), "numpy.cumsum"),
+    (lambda a: np.cumprod(a), "numpy.cumprod"),
     (lambda a: np.add.reduce(a), "numpy.add.reduce"),
     (lambda a: np.add.accumulate(a), "numpy.add.accumulate"),
     (lambda a: np.add(a, 1.0, where=np.array([True, False])), "where="),
-    (lambda a: np.linalg.norm(a), "numpy.linalg.norm"),
-    (lambda a: a.cumsum(), "numpy.ndarray.cumsum"),
+    (lambda a: np.linalg.norm(a, ord=1), "numpy.linalg.norm with ord=1"),
+    (lambda a: a.cumprod(), "numpy.ndarray.cumprod"),
+    (lambda a: np.einsum("i", a), "explicit output"),
     (lambda a: np.sum(a, where=np.array([True, False])), "where="),
     (lambda a: np.clip(a, a, 1.0), "tracked bounds"),
 ])
@@ -543,13 +544,13 @@ def test_not_modelled_names_it(call, name):
 # ---- phases, labels, buffers, spilling ----------------------------------------------------------
 def test_phases_and_labels():
     tr = Tracker()
-    a = tr.track(np.ones(2), name="a")
+    a = tr.track(np.ones(2), label="a")
     with tr.phase("forward"):
         b = a * 2.0
         with tr.phase("update"):
             c = b + a
         d = c - 1.0
-    tr.name(c, "c")
+    tr.label(c, "c")
     t = tr.trace(keep=d)
     names = t.phase_names
     ph = t.arrays()[3]
@@ -603,7 +604,7 @@ def test_bptt_tracked_bit_identical():
     tr = Tracker()
 
     def step(lr, st, b):
-        ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k)) for k, v in st.items()}
+        ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, label=k)) for k, v in st.items()}
         tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
         return lr.step(ts, tb, phase=tr.phase)
 
