@@ -16,8 +16,8 @@ np.einsum and np.linalg.norm, all as sums of products.
                       operand is a left-fold sum ('ij->i' costs what a.sum(axis=1) costs); no
                       summed index and one operand is a rearrangement (no instruction).
     np.linalg.norm    vector 2-norm and Frobenius norm (ord None, 2 for vectors, 'fro'):
-                      per output, the squares x*x elementwise (C order), their left-fold sum,
-                      then one sqrt -- what np.sqrt((x * x).sum()) costs.
+                      the squares x*x elementwise (C order), the left-fold sum per output,
+                      then one sqrt per output -- the program of np.sqrt((x * x).sum(axis)).
 The numbers are numpy's own (the same call on the plain data); the order above is the model's.
 """
 from __future__ import annotations
