@@ -120,13 +120,14 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
 
 def _escaped_mask(runs: np.ndarray, first: int, n: int):
     """Bool mask over values first .. first+n-1: created by an escape? None if none is."""
-    mask = None
-    for a, k in runs:
-        lo, hi = max(int(a), first), min(int(a + k), first + n)
-        if lo < hi:
-            if mask is None:
-                mask = np.zeros(n, np.bool_)
-            mask[lo - first:hi - first] = True
+    lo = np.maximum(runs[:, 0], first)
+    hi = np.minimum(runs[:, 0] + runs[:, 1], first + n)
+    hit = lo < hi
+    if not hit.any():
+        return None
+    mask = np.zeros(n, np.bool_)
+    for a, b in zip(lo[hit] - first, hi[hit] - first):
+        mask[a:b] = True
     return mask
 
 

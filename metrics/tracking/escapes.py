@@ -61,7 +61,10 @@ def in_vectorize_probe() -> bool:
     """Is np.asarray being called by np.vectorize's output-type probe? It converts the
     arguments to read their first elements, then converts them again for the real call: only
     the second conversion is the program's (one escape per element)."""
-    f = sys._getframe(2)
+    try:
+        f = sys._getframe(2)
+    except ValueError:                        # called from outside any Python frame
+        return False
     for _ in range(3):
         if f is None:
             return False
