@@ -111,3 +111,16 @@ def test_permutation_names_the_call_the_user_wrote():
     assert "numpy.may_share_memory" in str(e.value)
     with pytest.raises(NotModelledError, match=r"^numpy\.fft\.fft is not modelled"):
         np.fft.fft(a)
+
+
+def test_harness_brings_a_shared_array_in_once():
+    from harness.measure import TrackedStep
+    from harness.task import SequenceLookup
+    task = SequenceLookup()
+    batch = task.train_batch()
+    W = np.ones((2, 2))
+    tr = Tracker()
+    state, _ = TrackedStep(tr).bring_in({"W": W, "V": W, "b": np.zeros(2)}, batch)
+    assert state["W"] is state["V"]
+    n_batch = sum(s.size for s in batch.segments) + batch.targets.size
+    assert tr.n_values == 4 + 2 + n_batch
