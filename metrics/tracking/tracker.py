@@ -24,7 +24,6 @@ from metrics.tracking.errors import NotModelledError, ReadBudgetExceeded
 from metrics.tracking.escapes import escape
 from metrics.tracking.layout import I64, fresh_ids, ids_like, same_pattern
 
-_I64 = I64
 _NUMBERS = (int, float, complex, np.generic)
 
 
@@ -102,7 +101,7 @@ class Tracker:
             return
         nr = np.concatenate([np.full(n, k, np.uint8) if isinstance(k, (int, np.integer))
                              else np.asarray(k, np.uint8) for n, k, _, _, _ in self._pending])
-        reads = np.concatenate([r for _, _, r, _, _ in self._pending]).astype(_I64, copy=False)
+        reads = np.concatenate([r for _, _, r, _, _ in self._pending]).astype(I64, copy=False)
         ns = np.array([p[0] for p in self._pending], np.int64)
         vb = np.repeat(np.array([p[3] for p in self._pending], np.uint8), ns)
         ph = np.repeat(np.array([p[4] for p in self._pending], np.uint8), ns)
@@ -157,8 +156,8 @@ class Tracker:
         if data.ndim and any(s == 0 for s, n in zip(data.strides, data.shape) if n > 1):
             data = data.copy()     # overlapping memory (a broadcast view): distinct elements
         n = data.size
-        first = self._append(n, 0, np.zeros(0, _I64), self._width(data.dtype))
-        ids = fresh_ids(data, np.arange(first, first + n, dtype=_I64))
+        first = self._append(n, 0, np.zeros(0, I64), self._width(data.dtype))
+        ids = fresh_ids(data, np.arange(first, first + n, dtype=I64))
         t = self._wrap(data, ids)
         if label is not None:
             self.label(t, label)
@@ -224,10 +223,10 @@ class Tracker:
         returns (tracked arrays, or tuples/lists/dicts of them; other leaves are ignored); their
         values stay on the stack to the end. `keep_ids`: extra value ids to keep."""
         self._flush(spill=self._pending_reads > self.spill_reads)
-        ids = [np.zeros(0, _I64)]
+        ids = [np.zeros(0, I64)]
         _collect_ids(keep, ids, self)
         if keep_ids is not None:
-            ids.append(np.asarray(keep_ids, _I64).ravel())
+            ids.append(np.asarray(keep_ids, I64).ravel())
         keep_arr = np.unique(np.concatenate(ids))
         keep_arr = keep_arr[keep_arr >= 0]
         label = None
