@@ -122,6 +122,29 @@ def s_reduce(rec, a, axis, keepdims, mean=False):
     return out
 
 
+def s_cumsum(rec, x, axis):
+    """np.cumsum's program: per line (C order over the other axes) out[0] = x[0] itself, then
+    out[k] = out[k-1] + x[k]; axis=None over the C-order flattening."""
+    if axis is None:
+        x, axis = np.asarray(x, object).reshape(-1), 0
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape, object)
+    for idx in np.ndindex(moved.shape[:-1]):
+        s = moved[idx + (0,)]
+        out[idx + (0,)] = s
+        for k in range(1, moved.shape[-1]):
+            s = rec.op(s, moved[idx + (k,)])
+            out[idx + (k,)] = s
+    return np.moveaxis(out, -1, axis)
+
+
+def s_norm(rec, x, axis):
+    """np.linalg.norm's program (2-norm / Frobenius): every x*x, the sums, then the sqrts."""
+    sq = s_elementwise(rec, x, x)
+    sums = s_reduce(rec, sq, axis, False)
+    return s_elementwise(rec, sums)
+
+
 def s_ids(o):
     return [x.id for x in np.asarray(o, object).ravel() if isinstance(x, S)]
 
@@ -158,7 +181,7 @@ def programs(draw):
     for _ in range(draw(st.integers(1, 7))):
         kind = draw(st.sampled_from(["ew", "ew", "ewc", "un", "red", "mm", "iadd", "view", "T",
                                      "zeros", "setitem", "plain", "twice", "fancy",
-                                     "concat"]))
+                                     "concat", "cumsum", "norm"]))
         i = draw(st.integers(0, len(pool) - 1))
         si = pool[i]
         if kind == "ew":
@@ -253,6 +276,18 @@ def programs(draw):
             pool.append((si[0] + pool[j][0],) + si[1:])
             plain.append(plain[i] and plain[j])
             continue
+        elif kind == "cumsum":
+            if len(si) == 0:
+                continue
+            axis = draw(st.sampled_from([None] + list(range(len(si)))))
+            prog.append(("cumsum", i, axis))
+            pool.append(np.cumsum(np.zeros(si), axis=axis).shape)
+        elif kind == "norm":
+            if plain[i] or len(si) == 0 or len(si) > 2:
+                continue
+            axis = draw(st.sampled_from([None] + list(range(len(si)))))
+            prog.append(("norm", i, axis))
+            pool.append(np.zeros(si).sum(axis=axis).shape)
         elif kind == "plain":
             prog.append(("plain", i))
             pool.append(si)
@@ -300,6 +335,10 @@ def run_numpy(p, prog):
             p.append(p[step[1]][step[2]])
         elif k == "concat":
             p.append(np.concatenate([p[step[1]], p[step[2]]]))
+        elif k == "cumsum":
+            p.append(np.cumsum(p[step[1]], axis=step[2]))
+        elif k == "norm":
+            p.append(np.linalg.norm(p[step[1]], axis=step[2]))
         elif k == "plain":
             p.append(np.full(np.shape(p[step[1]]), 0.25))
     return p
@@ -337,6 +376,10 @@ def run_scalar(rec, p, prog):
             p.append(p[step[1]][step[2]])
         elif k == "concat":
             p.append(np.concatenate([p[step[1]], p[step[2]]]))
+        elif k == "cumsum":
+            p.append(s_cumsum(rec, p[step[1]], step[2]))
+        elif k == "norm":
+            p.append(s_norm(rec, p[step[1]], step[2]))
         elif k == "plain":
             o = np.empty(np.shape(p[step[1]]), object)
             o[...] = 0.25
