@@ -62,14 +62,14 @@ def main():
 
     import learners
     from harness.task import Batch
-    from harness.tracking import TrackedArray, Tracker
+    from metrics.tracking import TrackedArray, Tracker
     from harness.training import train
 
     def tracked_run():
         tr = Tracker()
 
         def step(lr, st, b):
-            ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k))
+            ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, label=k))
                   for k, v in st.items()}
             tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
             return lr.step(ts, tb, phase=tr.phase)

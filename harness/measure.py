@@ -3,7 +3,7 @@
     rep = measure_update(learner, task, seed=0)           # COST_MODEL.md section 6, per update
     result, rep = measure_run(learner, task, seed=0)      # the whole run as one program
 
-Both run the learner's unmodified code on tracked arrays (harness.tracking) and price the record
+Both run the learner's unmodified code on tracked arrays (metrics.tracking) and price the record
 with metrics.report. Costs are attributed to the phases forward / credit / update, and to named
 arrays: the state entries by their keys (W_hh, v_W_hh, ...), the batch ("inputs", "targets"),
 the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anything else is
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.task import Batch, SequenceLookup
-from harness.tracking import TrackedArray, Tracker
+from metrics.tracking import TrackedArray, Tracker
 
 PHASES = ("forward", "credit", "update")
 
@@ -54,7 +54,7 @@ class TrackedStep:
     def _name(self, obj, label):
         if self.name_arrays:
             for a in _arrays_in(obj):
-                self.tr.name(a, label)
+                self.tr.label(a, label)
 
     def _same_batch(self, batch: Batch) -> bool:
         prev = self._plain_batch
@@ -126,7 +126,7 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
     the Trace with return_trace=True).
 
-    max_reads: raise harness.tracking.ReadBudgetExceeded once the update has made more reads
+    max_reads: raise metrics.tracking.ReadBudgetExceeded once the update has made more reads
     (elements) than this. reuse_max_reads: compute element reuse distances only when the update
     has at most this many reads (they need about 40 bytes per read); the Report's
     mean_reuse_distance and reuse_histogram are None otherwise."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from metrics.engine import bytedmd_price
 from metrics.trace import Trace
+from metrics.tracking import Tracker
 
 
 def trace_call(func, args, bytes_per_element=None, strict=False):
     """Run func(*tracked args) under a fresh Tracker; returns (result, Trace)."""
-    from harness.tracking import Tracker
     if not isinstance(args, (tuple, list)):
         args = (args,)
     tr = Tracker(bytes_per_element=bytes_per_element, strict=strict)
@@ -27,17 +28,9 @@ def trace_call(func, args, bytes_per_element=None, strict=False):
 
 
 def _price(trace: Trace, return_depths: bool = False):
-    """(cost, reads, depths or None) using metrics.engine when present, else the oracle."""
-    try:
-        from metrics.engine import bytedmd_price
-    except ImportError:
-        bytedmd_price = None
-    if bytedmd_price is not None:
-        r = bytedmd_price(trace, return_depths=return_depths)
-        return int(r.cost), int(r.reads), (None if r.depths is None else np.asarray(r.depths))
-    from metrics.oracle import oracle_bytedmd
-    r = oracle_bytedmd(trace)
-    return int(r["cost"]), int(r["reads"]), np.asarray(r["depths"], np.int64)
+    """(cost, reads, depths or None) by metrics.engine."""
+    r = bytedmd_price(trace, return_depths=return_depths)
+    return int(r.cost), int(r.reads), (None if r.depths is None else np.asarray(r.depths))
 
 
 def bytedmd(func, args, bytes_per_element=None) -> int:

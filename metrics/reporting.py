@@ -3,7 +3,7 @@
     rep = metrics.report(trace)          # a metrics.trace.Trace from a tracked run
     rep.bytedmd, rep.ard, rep.dmc, rep.reads, rep.escapes
     rep.by_phase                         # DataFrame: phase, reads, bytedmd
-    rep.by_array                         # DataFrame: array (label), reads, bytedmd
+    rep.by_label                         # DataFrame: label, reads, bytedmd (Tracker.label)
     rep.to_frame()                       # one-row DataFrame of the scalar figures
 
 Units: reads and writes in elements (one scalar value each), read_bytes/write_bytes in bytes,
@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from metrics.ard_dmc import ard_dmc_arrays
+from metrics.engine import bytedmd_price
+from metrics.reuse import reuse_histogram, trace_reuse_distances
 from metrics.trace import Trace
 
 
@@ -33,8 +36,14 @@ class Report:
     escapes: int
     mean_reuse_distance: float | None
     by_phase: pd.DataFrame = field(repr=False)
-    by_array: pd.DataFrame = field(repr=False)
+    by_label: pd.DataFrame = field(repr=False)
     reuse_histogram: pd.DataFrame | None = field(repr=False, default=None)
+
+    @property
+    def by_array(self) -> pd.DataFrame:
+        """Deprecated name of by_label (column "label" named "array"), kept only until the
+        call site in studies/compare_learners.py moves to by_label (issue 10)."""
+        return self.by_label.rename(columns={"label": "array"})
 
     SCALARS = ("reads", "writes", "read_bytes", "write_bytes", "inputs", "bytedmd", "ard", "dmc",
                "escapes", "mean_reuse_distance")
@@ -80,9 +89,6 @@ def _value_bytes_of(trace: Trace, ids: np.ndarray) -> np.ndarray:
 def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = True) -> Report:
     """Price a trace with every cost model. `reuse=False` skips the element-level reuse
     distances (the costliest part for very long runs)."""
-    from metrics.ard import ard_dmc_arrays
-    from metrics.engine import bytedmd_price
-
     price = bytedmd_price(trace, bytes_per_element=bytes_per_element)
     reads, writes, read_bytes, write_bytes, inputs = _counts(trace)
     if bytes_per_element is not None:
@@ -92,14 +98,13 @@ def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = Tru
                              "reads": np.asarray(price.phase_reads, np.int64),
                              "bytedmd": np.asarray(price.phase_cost, np.int64)})
     by_phase = by_phase[by_phase["reads"] > 0].reset_index(drop=True)
-    by_array = pd.DataFrame({"array": list(trace.label_names),
+    by_label = pd.DataFrame({"label": list(trace.label_names),
                              "reads": np.asarray(price.label_reads, np.int64),
                              "bytedmd": np.asarray(price.label_cost, np.int64)})
-    by_array = (by_array[by_array["reads"] > 0].sort_values("bytedmd", ascending=False)
+    by_label = (by_label[by_label["reads"] > 0].sort_values("bytedmd", ascending=False)
                 .reset_index(drop=True))
     mean_rd, hist = None, None
     if reuse and reads:
-        from metrics.reuse import reuse_histogram, trace_reuse_distances
         d = trace_reuse_distances(trace)
         d = d[d >= 0]
         mean_rd = float(d.mean()) if d.size else None
@@ -107,4 +112,4 @@ def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = Tru
     return Report(reads=reads, writes=writes, read_bytes=read_bytes, write_bytes=write_bytes,
                   inputs=inputs, bytedmd=int(price.cost), ard=float(ard), dmc=float(dmc),
                   escapes=int(trace.escapes), mean_reuse_distance=mean_rd,
-                  by_phase=by_phase, by_array=by_array, reuse_histogram=hist)
+                  by_phase=by_phase, by_label=by_label, reuse_histogram=hist)

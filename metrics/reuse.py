@@ -85,7 +85,9 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
 
     The touches are every read and every creation (write) of a value: instruction v reads its
     operands, then creates value v. A value's first read therefore always has a distance (the
-    values touched since it was created); no liveness is applied (section 4)."""
+    values touched since it was created); no liveness is applied (section 4). An escape's
+    output (trace.escape_runs) is a Python number, not a value: its creation is no touch."""
+    runs = np.asarray(trace.escape_runs, np.int64).reshape(-1, 2)
     parts_addr, parts_report = [], []
     for c in trace.chunks:
         nr = np.asarray(c.nreads, np.int64)
@@ -101,6 +103,11 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
         addr[ends] = c.first_value + np.arange(n, dtype=np.int64)
         is_read[ends] = False
         addr[is_read] = np.asarray(c.reads, np.int64)
+        escaped = _escaped_mask(runs, c.first_value, n)
+        if escaped is not None:
+            touch = np.ones(total, np.bool_)
+            touch[ends[escaped]] = False
+            addr, is_read = addr[touch], is_read[touch]
         parts_addr.append(addr)
         parts_report.append(is_read)
     if not parts_addr:
@@ -109,6 +116,19 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
     report = np.concatenate(parts_report)
     n_values = int(addr.max()) + 1
     return _stack_distances(addr, n_values, report)
+
+
+def _escaped_mask(runs: np.ndarray, first: int, n: int):
+    """Bool mask over values first .. first+n-1: created by an escape? None if none is."""
+    lo = np.maximum(runs[:, 0], first)
+    hi = np.minimum(runs[:, 0] + runs[:, 1], first + n)
+    hit = lo < hi
+    if not hit.any():
+        return None
+    mask = np.zeros(n, np.bool_)
+    for a, b in zip(lo[hit] - first, hi[hit] - first):
+        mask[a:b] = True
+    return mask
 
 
 def _as_distances(d) -> np.ndarray:

@@ -1,6 +1,9 @@
 """The record a tracked run produces and the cost models price: a scalar program.
 
-Contract (shared by `harness.tracking`, which writes it, and every cost model in `metrics`):
+This module imports nothing of the project: recording (metrics.tracking) and pricing (the rest
+of metrics) both build on it.
+
+Contract (shared by `metrics.tracking`, which writes it, and every cost model in `metrics`):
 
 * Values are numbered 0, 1, 2, ... in creation order. Value v is created by instruction v: every
   instruction creates exactly one value (an escape such as float(x) creates one that is never
@@ -19,6 +22,9 @@ Contract (shared by `harness.tracking`, which writes it, and every cost model in
 * `buffer_events`: buffer-level events for ARD/DMC (COST_MODEL.md section 3): arrays `kind`
   (0 = write, 1 = read), `buffer` (int64 id) and `size` (elements).
 * `escapes`: how many elements left tracking (float(), bool(), np.asarray(), ...).
+* `escape_runs` (int64, (k, 2)): (first value id, count) of the escape instructions. Their
+  outputs are Python numbers or plain data, not values of the program: never read, and not
+  touched for reuse distances (COST_MODEL.md section 4).
 
 Large traces are held as a list of chunks (`TraceChunk`), each covering a contiguous range of
 values, so that a run of 10^9 reads can be spilled to disk and streamed.
@@ -57,6 +63,7 @@ class Trace:
     buffer_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     buffer_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     escapes: int = 0
+    escape_runs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     @property
     def n_values(self) -> int:

@@ -58,7 +58,7 @@ def energy_run(spec: dict) -> dict:
     budget is skipped with the reason in `update_note` / `whole_run_note`, not failed."""
     from harness.measure import measure_run, measure_update, peak_memory_bytes
     from harness.sweep import make_learner, make_task, train_run
-    from harness.tracking import ReadBudgetExceeded
+    from metrics.tracking import ReadBudgetExceeded
     import time as _time
 
     task = make_task(spec.get("task"))

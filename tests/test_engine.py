@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from metrics.engine import _read_cost_many, byte_prefix_cost, bytedmd_price, read_cost
+from metrics.costs import _read_cost_many, byte_prefix_cost, read_cost
+from metrics.engine import bytedmd_price
 from metrics.oracle import byte_cost, oracle_bytedmd
 from metrics.trace import ProgramBuilder, Trace, TraceChunk
 

@@ -262,7 +262,7 @@ def test_rule_tracked_is_bit_identical_to_plain(task, name):
     """The learner's code run on tracked arrays (harness.measure.TrackedStep, what measure_update
     and measure_run use) gives the plain run's parameters, state and history bit for bit."""
     from harness.measure import TrackedStep
-    from harness.tracking import TrackedArray, Tracker
+    from metrics.tracking import TrackedArray, Tracker
     kw = {"n_hidden": 6} if name == "rtrl" else {}     # RTRL's O(H^4) program, traced, is slow
     plain = harness.train(learners.get(name)(**kw), task, seed=1, sweeps=3)
     tr = Tracker()

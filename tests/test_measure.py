@@ -5,12 +5,12 @@ import pytest
 import harness
 import learners
 from harness.measure import measure_update
-from harness.tracking import ReadBudgetExceeded, Tracker
+from metrics.tracking import ReadBudgetExceeded, Tracker
 
 
 def test_tracker_read_budget_raises_with_counts():
     tr = Tracker(max_reads=100)
-    a = tr.track(np.ones(60), name="a")
+    a = tr.track(np.ones(60), label="a")
     b = a + 1.0                                # 60 reads: within budget
     assert tr.total_reads == 60
     with pytest.raises(ReadBudgetExceeded, match="180 reads > max_reads 100") as e:

@@ -1,4 +1,4 @@
-"""metrics.reuse and metrics.ard against the reference vectors and naive simulations."""
+"""metrics.reuse and metrics.ard_dmc against the reference vectors and naive simulations."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Tests of harness.tracking: traces against an independent scalar tracer, bit-identical numbers,
+"""Tests of metrics.tracking: traces against an independent scalar tracer, bit-identical numbers,
 escapes, strict mode, NotModelledError, widths, buffer events, spilling."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from harness.task import Batch
-from harness.tracking import EscapeError, NotModelledError, TrackedArray, Tracker
+from metrics.tracking import EscapeError, NotModelledError, TrackedArray, Tracker
 from harness.training import train
 from metrics.api import bytedmd, trace_call
 from metrics.oracle import oracle_ard_dmc, oracle_bytedmd
@@ -122,6 +122,29 @@ def s_reduce(rec, a, axis, keepdims, mean=False):
     return out
 
 
+def s_cumsum(rec, x, axis):
+    """np.cumsum's program: per line (C order over the other axes) out[0] = x[0] itself, then
+    out[k] = out[k-1] + x[k]; axis=None over the C-order flattening."""
+    if axis is None:
+        x, axis = np.asarray(x, object).reshape(-1), 0
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape, object)
+    for idx in np.ndindex(moved.shape[:-1]):
+        s = moved[idx + (0,)]
+        out[idx + (0,)] = s
+        for k in range(1, moved.shape[-1]):
+            s = rec.op(s, moved[idx + (k,)])
+            out[idx + (k,)] = s
+    return np.moveaxis(out, -1, axis)
+
+
+def s_norm(rec, x, axis):
+    """np.linalg.norm's program (2-norm / Frobenius): every x*x, the sums, then the sqrts."""
+    sq = s_elementwise(rec, x, x)
+    sums = s_reduce(rec, sq, axis, False)
+    return s_elementwise(rec, sums)
+
+
 def s_ids(o):
     return [x.id for x in np.asarray(o, object).ravel() if isinstance(x, S)]
 
@@ -158,7 +181,7 @@ def programs(draw):
     for _ in range(draw(st.integers(1, 7))):
         kind = draw(st.sampled_from(["ew", "ew", "ewc", "un", "red", "mm", "iadd", "view", "T",
                                      "zeros", "setitem", "plain", "twice", "fancy",
-                                     "concat"]))
+                                     "concat", "cumsum", "norm"]))
         i = draw(st.integers(0, len(pool) - 1))
         si = pool[i]
         if kind == "ew":
@@ -253,6 +276,18 @@ def programs(draw):
             pool.append((si[0] + pool[j][0],) + si[1:])
             plain.append(plain[i] and plain[j])
             continue
+        elif kind == "cumsum":
+            if len(si) == 0:
+                continue
+            axis = draw(st.sampled_from([None] + list(range(len(si)))))
+            prog.append(("cumsum", i, axis))
+            pool.append(np.cumsum(np.zeros(si), axis=axis).shape)
+        elif kind == "norm":
+            if plain[i] or len(si) == 0 or len(si) > 2:
+                continue
+            axis = draw(st.sampled_from([None] + list(range(len(si)))))
+            prog.append(("norm", i, axis))
+            pool.append(np.zeros(si).sum(axis=axis).shape)
         elif kind == "plain":
             prog.append(("plain", i))
             pool.append(si)
@@ -300,6 +335,10 @@ def run_numpy(p, prog):
             p.append(p[step[1]][step[2]])
         elif k == "concat":
             p.append(np.concatenate([p[step[1]], p[step[2]]]))
+        elif k == "cumsum":
+            p.append(np.cumsum(p[step[1]], axis=step[2]))
+        elif k == "norm":
+            p.append(np.linalg.norm(p[step[1]], axis=step[2]))
         elif k == "plain":
             p.append(np.full(np.shape(p[step[1]]), 0.25))
     return p
@@ -337,6 +376,10 @@ def run_scalar(rec, p, prog):
             p.append(p[step[1]][step[2]])
         elif k == "concat":
             p.append(np.concatenate([p[step[1]], p[step[2]]]))
+        elif k == "cumsum":
+            p.append(s_cumsum(rec, p[step[1]], step[2]))
+        elif k == "norm":
+            p.append(s_norm(rec, p[step[1]], step[2]))
         elif k == "plain":
             o = np.empty(np.shape(p[step[1]]), object)
             o[...] = 0.25
@@ -524,12 +567,13 @@ def test_strict_mode_raises():
 
 @pytest.mark.parametrize("call,name", [
     (lambda a: np.fft.fft(a), "numpy.fft.fft"),
-    (lambda a: np.cumsum(a), "numpy.cumsum"),
+    (lambda a: np.cumprod(a), "numpy.cumprod"),
     (lambda a: np.add.reduce(a), "numpy.add.reduce"),
     (lambda a: np.add.accumulate(a), "numpy.add.accumulate"),
     (lambda a: np.add(a, 1.0, where=np.array([True, False])), "where="),
-    (lambda a: np.linalg.norm(a), "numpy.linalg.norm"),
-    (lambda a: a.cumsum(), "numpy.ndarray.cumsum"),
+    (lambda a: np.linalg.norm(a, ord=1), "numpy.linalg.norm with ord=1"),
+    (lambda a: a.cumprod(), "numpy.ndarray.cumprod"),
+    (lambda a: np.einsum("i", a), "explicit output"),
     (lambda a: np.sum(a, where=np.array([True, False])), "where="),
     (lambda a: np.clip(a, a, 1.0), "tracked bounds"),
 ])
@@ -543,13 +587,13 @@ def test_not_modelled_names_it(call, name):
 # ---- phases, labels, buffers, spilling ----------------------------------------------------------
 def test_phases_and_labels():
     tr = Tracker()
-    a = tr.track(np.ones(2), name="a")
+    a = tr.track(np.ones(2), label="a")
     with tr.phase("forward"):
         b = a * 2.0
         with tr.phase("update"):
             c = b + a
         d = c - 1.0
-    tr.name(c, "c")
+    tr.label(c, "c")
     t = tr.trace(keep=d)
     names = t.phase_names
     ph = t.arrays()[3]
@@ -603,7 +647,7 @@ def test_bptt_tracked_bit_identical():
     tr = Tracker()
 
     def step(lr, st, b):
-        ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k)) for k, v in st.items()}
+        ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, label=k)) for k, v in st.items()}
         tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
         return lr.step(ts, tb, phase=tr.phase)
 
