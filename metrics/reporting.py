@@ -38,6 +38,8 @@ class Report:
     by_phase: pd.DataFrame = field(repr=False)
     by_label: pd.DataFrame = field(repr=False)
     reuse_histogram: pd.DataFrame | None = field(repr=False, default=None)
+    peak_live_values: int = 0     # most values live at once (exact, from the engine's liveness)
+    peak_live_bytes: int = 0      # their bytes: the program's exact working set, in bytes
 
     @property
     def by_array(self) -> pd.DataFrame:
@@ -46,7 +48,7 @@ class Report:
         return self.by_label.rename(columns={"label": "array"})
 
     SCALARS = ("reads", "writes", "read_bytes", "write_bytes", "inputs", "bytedmd", "ard", "dmc",
-               "escapes", "mean_reuse_distance")
+               "escapes", "mean_reuse_distance", "peak_live_values", "peak_live_bytes")
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.SCALARS}
@@ -112,4 +114,6 @@ def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = Tru
     return Report(reads=reads, writes=writes, read_bytes=read_bytes, write_bytes=write_bytes,
                   inputs=inputs, bytedmd=int(price.cost), ard=float(ard), dmc=float(dmc),
                   escapes=int(trace.escapes), mean_reuse_distance=mean_rd,
-                  by_phase=by_phase, by_label=by_label, reuse_histogram=hist)
+                  by_phase=by_phase, by_label=by_label, reuse_histogram=hist,
+                  peak_live_values=int(price.peak_live_values),
+                  peak_live_bytes=int(price.peak_live_bytes))
