@@ -30,6 +30,7 @@ from learners.rnn import RNNLearner, join_segments
 
 class BPTT(RNNLearner):
     name = "bptt"
+    SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]

@@ -51,6 +51,7 @@ class TBPTTConfig(RNNConfig):
 
 class TBPTT(RNNLearner):
     name = "tbptt"
+    SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
     Config = TBPTTConfig
 
     def forward(self, state, batch):
