@@ -115,13 +115,16 @@ def default_sweeps(task: SequenceLookup) -> int:
 
 
 def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: int | None = None,
-          *, log_test: bool = True, on_sweep=None, step=None) -> TrainResult:
+          *, log_test: bool = True, on_sweep=None, step=None,
+          schedule: str = "batched") -> TrainResult:
     """Train `learner` on `task` from model seed `seed` for `sweeps` sweeps (default: 800 fixed
     timing, 2000 variable). Raises DivergenceError naming the sweep when the loss is not finite.
 
     `on_sweep(sweep, row)` is called after each sweep's logging (for progress bars).
     `step(learner, state, batch) -> (state, cache)` replaces the plain forward/credit/update
     step (the tracked runner uses this); it must not change the numbers.
+    `schedule`: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
+    learner declares; a given `step` must run that schedule itself (harness.measure's does).
     """
     from learners.base import Learner
     if not isinstance(learner, Learner):
@@ -139,7 +142,10 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     test_batch = task.test_batch()
-    step = step or run_update
+    from harness import schedules
+    schedules.check_schedule(learner, schedule)
+    if step is None:
+        step = run_update if schedule == "batched" else schedules.stepper(schedule)
 
     rows = []
     converged = None
