@@ -127,10 +127,13 @@ def test_unsupported_schedule_is_a_one_line_error_naming_the_supported_ones():
 
 @pytest.mark.parametrize("name", ["bptt", "tbptt", "eprop", "node_perturbation"])
 def test_tracked_run_is_bit_identical_to_plain_in_every_schedule(name):
+    """(batched: tests/test_learners_rules.py) A small network keeps it quick."""
     task = harness.SequenceLookup()
-    for schedule in learners.get(name).SCHEDULES:
-        plain = harness.train(learners.get(name)(), task, seed=1, sweeps=3, schedule=schedule)
-        tracked, _ = measure_run(learners.get(name)(), task, seed=1, sweeps=3, schedule=schedule)
+    kw = dict(n_hidden=10, **({"n_perturb": 2} if name == "node_perturbation" else {}))
+    for schedule in learners.get(name).SCHEDULES[1:]:
+        plain = harness.train(learners.get(name)(**kw), task, seed=1, sweeps=2, schedule=schedule)
+        tracked, _ = measure_run(learners.get(name)(**kw), task, seed=1, sweeps=2,
+                                 schedule=schedule)
         for k in plain.params:
             assert np.array_equal(plain.params[k], tracked.params[k]), (schedule, k)
         assert plain.history.equals(tracked.history), schedule
