@@ -53,7 +53,6 @@ class TBPTTConfig(RNNConfig):
 
 class TBPTT(BPTT):
     name = "tbptt"
-    SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
     Config = TBPTTConfig
 
     def first_credited(self, T: int) -> int:
