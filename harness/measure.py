@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.task import Batch, SequenceLookup
+from harness.formats import FormatTracker
 from harness.tracking import TrackedArray, Tracker
 from harness.schedules import check_schedule, run_update as run_scheduled
 
@@ -149,7 +150,7 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
     stepper = TrackedStep(tr, schedule=schedule)
     try:
         new_state, _ = stepper(learner, state, batch)
@@ -175,7 +176,7 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
     from harness.training import train
     from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
     check_schedule(learner, schedule)
     stepper = TrackedStep(tr, schedule=schedule)
     try:

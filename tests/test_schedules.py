@@ -156,3 +156,52 @@ def test_online_eprop_moves_less_than_batched_eprop():
     assert rep["online"].reads == rep["batched"].reads     # the same arithmetic, another order
     phases = rep["online"].by_phase.set_index("phase")["reads"]
     assert set(phases.index) == {"forward", "credit", "update"} and (phases > 0).all()
+
+
+# ---- number formats per array (harness/formats.py, e-prop's trace_dtype) ----------------------
+def test_format_tracker_keeps_narrower_floating_values_at_their_width():
+    from harness.formats import FormatTracker
+    from harness.tracking import Tracker
+    for bpe, want in ((4, {"a": 4, "h": 2, "s": 4, "c": 4}), (None, {"a": 8, "h": 2, "s": 8, "c": 1})):
+        tr = FormatTracker(bytes_per_element=bpe)
+        a, = tr.track_args(np.ones(3))
+        h = a.astype("float16")                  # a value stored narrower on purpose
+        s = a + a
+        c = a > 0.5                              # boolean: the default width unless priced by dtype
+        chunk = tr.trace(keep=[h, s, c]).chunks[0]
+        widths = {k: int(w) for k, w in zip("ahsc", chunk.value_bytes[::3])}
+        assert widths == want, bpe
+        tr.close()
+        records = []
+        for cls in (FormatTracker, Tracker):     # float64 and bool only: the same record as Tracker
+            t = cls(bytes_per_element=bpe)
+            b, = t.track_args(np.ones(3))
+            records.append(t.trace(keep=[np.tanh(b + b), b > 0]).chunks[0].value_bytes.copy())
+            t.close()
+        assert np.array_equal(*records)
+
+
+def test_eprop_fp16_trace_is_priced_narrower_and_stays_close_to_float64():
+    task = harness.SequenceLookup()
+    e64, e16 = learners.get("eprop")(), learners.get("eprop")(trace_dtype="float16")
+    state, batch = _warm(e64, task)
+    for schedule in ("batched", "online"):
+        g64, _ = schedules.direction(e64, state, batch, schedule)
+        g16, cache = schedules.direction(e16, state, batch, schedule)
+        for k in ("W_hh", "W_xh", "b_h"):
+            rel = float(np.abs(g16[k] - g64[k]).max() / np.abs(g64[k]).max())
+            assert 0 < rel < 5e-3, (schedule, k)           # rounded to fp16, not float64
+        assert np.array_equal(g16["W_hy"], g64["W_hy"])     # the readout does not read the trace
+    trace16 = e16.forward_online(state, next(schedules.sequences(batch)))["e"][1]
+    assert trace16.dtype == np.float16
+    for bpe in (None, 4):
+        r64, r16 = (measure_update(L, task, schedule="online", bytes_per_element=bpe, reuse=False)
+                    for L in (e64, e16))
+        assert r16.bytedmd < r64.bytedmd, bpe
+    plain = harness.train(learners.get("eprop")(trace_dtype="float16", n_hidden=10), task, seed=1,
+                          sweeps=2, schedule="online")
+    tracked, _ = measure_run(learners.get("eprop")(trace_dtype="float16", n_hidden=10), task,
+                             seed=1, sweeps=2, schedule="online", bytes_per_element=4)
+    assert all(np.array_equal(plain.params[k], tracked.params[k]) for k in plain.params)
+    with pytest.raises(ValueError, match="trace_dtype must be one of"):
+        learners.get("eprop")(trace_dtype="int8")
