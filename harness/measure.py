@@ -12,7 +12,11 @@ the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anyt
 Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
 only the learner's own work is priced. Integer state entries (bookkeeping such as a rule's packed
 noise-generator state) are passed through untracked and unpriced. Each update runs through the
-one three-phase driver, harness.training.run_update, with the tracker's phase tags.
+one three-phase driver, harness.training.run_update, with the tracker's phase tags; with
+schedule="per_sequence" or "online" through harness.schedules.run_update (the same phases, one
+sequence at a time: harness/schedules.py). bytes_per_element is the width of the default format
+(harness.formats: an array a rule stores narrower, e.g. eprop(trace_dtype="float16"), keeps its
+own width).
 """
 from __future__ import annotations
 
