@@ -12,9 +12,9 @@ the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anyt
 Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
 only the learner's own work is priced. Integer state entries (bookkeeping such as a rule's packed
 noise-generator state) are passed through untracked and unpriced. Each update runs through the
-one three-phase driver, harness.training.run_update, with the tracker's phase tags; with
-schedule="per_sequence" or "online" through harness.schedules.run_update (the same phases, one
-sequence at a time: harness/schedules.py). bytes_per_element is the width of the default format
+one three-phase driver, harness.training.run_update, with the tracker's phase tags, in the
+schedule asked for (schedule="per_sequence" or "online": the same phases, one sequence at a
+time, harness/schedules.py). bytes_per_element is the width of the default format
 (harness.formats: an array a rule stores narrower, e.g. eprop(trace_dtype="float16"), keeps its
 own width).
 """
@@ -25,7 +25,8 @@ import numpy as np
 from harness.task import Batch, SequenceLookup
 from harness.formats import FormatTracker
 from harness.tracking import TrackedArray, Tracker
-from harness.schedules import check_schedule, run_update as run_scheduled
+from harness.schedules import check_schedule
+from harness.training import run_update
 
 PHASES = ("forward", "credit", "update")
 _OUTPUT_LABEL = {"forward": "cache:", "credit": "grad:"}    # array names: phase output -> prefix
@@ -113,8 +114,8 @@ class TrackedStep:
             self._name(v, k)
         self._name(tb.segments, "inputs")
         self._name(tb.targets, "targets")
-        new_state, cache = run_scheduled(learner, state, tb, self.schedule, phase=self.tr.phase,
-                                         observe=self._observe)
+        new_state, cache = run_update(learner, state, tb, phase=self.tr.phase,
+                                      observe=self._observe, schedule=self.schedule)
         self.updates += 1
         return new_state, cache
 
@@ -126,7 +127,7 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int,
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     for _ in range(warm_sweeps):
-        state, _ = run_scheduled(learner, state, task.train_batch(timing_rng), schedule)
+        state, _ = run_update(learner, state, task.train_batch(timing_rng), schedule=schedule)
     return state, timing_rng
 
 

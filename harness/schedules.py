@@ -108,66 +108,34 @@ def has_online_form(learner) -> bool:
 
 def direction(learner, state: dict, batch: Batch, schedule: str = "batched", phase=None,
               observe=None):
-    """The update direction of one update in `schedule` (forward and credit, no update).
-    Returns (grads, cache) with cache["y"] the outputs (B, 3) in batch order.
+    """The update direction of one update in `schedule` (the forward and credit phases, no
+    update). Returns (grads, cache): batched, the rule's own cache; otherwise {"y": outputs (B, 3)
+    in batch order} (each sequence's cache is dropped once its credit is done).
 
     phase / observe: as harness.training.run_update (tagging "forward" and "credit" for every
-    sequence; observe sees each sequence's cache and directions, then the running sums)."""
+    sequence; observe sees each sequence's cache, then the running sums after its credit)."""
     check_schedule(learner, schedule)
     tag = phase or (lambda name: contextlib.nullcontext())
-    if schedule == "batched":
-        with tag("forward"):
-            cache = learner.forward(state, batch)
-        if observe is not None:
-            observe("forward", cache)
-        with tag("credit"):
-            grads = learner.credit(state, batch, cache)
-        if observe is not None:
-            observe("credit", grads)
-        return grads, cache
     online = schedule == "online" and has_online_form(learner)
-    acc, ys, st = None, [], state
-    for seq in sequences(batch):
+    units = [batch] if schedule == "batched" else sequences(batch)
+    acc, ys, st, cache = None, [], state, None
+    for unit in units:
         with tag("forward"):
-            cache = learner.forward_online(st, seq) if online else learner.forward(st, seq)
+            cache = learner.forward_online(st, unit) if online else learner.forward(st, unit)
         if observe is not None:
             observe("forward", cache)
         with tag("credit"):
             if online:                                # the rule adds into its running sums
-                acc = learner.credit_online(st, seq, cache, acc)
-            else:                                     # this sequence's direction, summed here
-                acc = accumulate(acc, learner.credit(st, seq, cache))
+                acc = learner.credit_online(st, unit, cache, acc)
+            else:                                     # its direction, summed here
+                grads = learner.credit(st, unit, cache)
+                acc = grads if acc is None else accumulate(acc, grads)
         if observe is not None:
             observe("credit", acc)
         carried = {k: v for k, v in acc.items() if _is_bookkeeping(v) and k in st}
         if carried:                                   # e.g. the noise generator moves on
             st = dict(st, **carried)
         ys.append(cache["y"])
-    return acc, {"y": ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)}
-
-
-def run_update(learner, state: dict, batch: Batch, schedule: str = "batched", phase=None, *,
-               observe=None):
-    """One update in `schedule`: its direction (forward and credit as `direction`), then the
-    rule's update. Returns (new_state, cache). "batched" is harness.training.run_update itself."""
-    from harness.training import run_update as run_batched
-    check_schedule(learner, schedule)
-    if schedule == "batched":
-        return run_batched(learner, state, batch, phase=phase, observe=observe)
-    tag = phase or (lambda name: contextlib.nullcontext())
-    grads, cache = direction(learner, state, batch, schedule, phase=phase, observe=observe)
-    with tag("update"):
-        new_state = learner.update(state, grads)
-    if observe is not None:
-        observe("update", new_state)
-    return new_state, cache
-
-
-def stepper(schedule: str = "batched"):
-    """A `step(learner, state, batch) -> (state, cache)` for harness.train in `schedule`."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; schedules are {', '.join(SCHEDULES)}")
-
-    def step(learner, state, batch):
-        return run_update(learner, state, batch, schedule)
-    return step
+    if len(ys) == 1:
+        return acc, cache
+    return acc, {"y": np.concatenate(ys, axis=0)}

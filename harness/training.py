@@ -9,6 +9,7 @@ accuracies are measured after the last update.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -84,7 +85,8 @@ class TrainResult:
     state: dict = field(repr=False, default=None)
 
 
-def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None):
+def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None,
+               schedule: str = "batched"):
     """One update, the three phases in order: forward -> credit -> update. Returns
     (new_state, cache). The one three-phase driver: train() and harness.measure run every update
     through it.
@@ -93,16 +95,12 @@ def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None):
     "update"; the tracked runner passes its tracker's, for cost attribution); None: untagged.
     observe: `observe(name, output)` called after each phase with what it produced (the cache,
     the grads, the new state); the tracked runner names arrays with it. It must not change them.
+    schedule: "batched" (the whole batch at once), "per_sequence" or "online" (forward and
+    credit one sequence at a time, then one update: harness/schedules.py).
     """
+    from harness.schedules import direction
     tag = phase or (lambda name: contextlib.nullcontext())
-    with tag("forward"):
-        cache = learner.forward(state, batch)
-    if observe is not None:
-        observe("forward", cache)
-    with tag("credit"):
-        grads = learner.credit(state, batch, cache)
-    if observe is not None:
-        observe("credit", grads)
+    grads, cache = direction(learner, state, batch, schedule, phase=phase, observe=observe)
     with tag("update"):
         new_state = learner.update(state, grads)
     if observe is not None:
@@ -142,10 +140,10 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     test_batch = task.test_batch()
-    from harness import schedules
-    schedules.check_schedule(learner, schedule)
+    from harness.schedules import check_schedule
+    check_schedule(learner, schedule)
     if step is None:
-        step = run_update if schedule == "batched" else schedules.stepper(schedule)
+        step = functools.partial(run_update, schedule=schedule)
 
     rows = []
     converged = None
