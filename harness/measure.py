@@ -12,14 +12,20 @@ the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anyt
 Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
 only the learner's own work is priced. Integer state entries (bookkeeping such as a rule's packed
 noise-generator state) are passed through untracked and unpriced. Each update runs through the
-one three-phase driver, harness.training.run_update, with the tracker's phase tags.
+one three-phase driver, harness.training.run_update, with the tracker's phase tags, in the
+schedule asked for (schedule="per_sequence" or "online": the same phases, one sequence at a
+time, harness/schedules.py). bytes_per_element is the width of the default format
+(harness.formats: an array a rule stores narrower, e.g. eprop(trace_dtype="float16"), keeps its
+own width).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from harness.task import Batch, SequenceLookup
+from harness.formats import FormatTracker
 from metrics.tracking import TrackedArray, Tracker
+from harness.schedules import check_schedule
 from harness.training import run_update
 
 PHASES = ("forward", "credit", "update")
@@ -53,8 +59,9 @@ class TrackedStep:
     inputs pushed at no cost.
     """
 
-    def __init__(self, tracker: Tracker, name_arrays: bool = True):
+    def __init__(self, tracker: Tracker, name_arrays: bool = True, schedule: str = "batched"):
         self.tr = tracker
+        self.schedule = schedule                  # harness/schedules.py
         self.name_arrays = name_arrays
         self._plain_batch = None
         self._tracked_batch = None
@@ -108,17 +115,19 @@ class TrackedStep:
         self._name(tb.segments, "inputs")
         self._name(tb.targets, "targets")
         new_state, cache = run_update(learner, state, tb, phase=self.tr.phase,
-                                      observe=self._observe)
+                                      observe=self._observe, schedule=self.schedule)
         self.updates += 1
         return new_state, cache
 
 
-def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int):
-    """The state after `warm_sweeps` plain updates, and the timing generator as train() has it."""
+def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int,
+                schedule: str = "batched"):
+    """The state after `warm_sweeps` plain updates in `schedule`, and the timing generator as
+    train() has it."""
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     for _ in range(warm_sweeps):
-        state, _ = run_update(learner, state, task.train_batch(timing_rng))
+        state, _ = run_update(learner, state, task.train_batch(timing_rng), schedule=schedule)
     return state, timing_rng
 
 
@@ -129,7 +138,8 @@ def _n_reads(trace) -> int:
 def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
                    warm_sweeps: int = 3, bytes_per_element: int | None = None,
                    strict: bool = False, reuse: bool = True, return_trace: bool = False,
-                   max_reads: int | None = None, reuse_max_reads: int | None = None):
+                   max_reads: int | None = None, reuse_max_reads: int | None = None,
+                   schedule: str = "batched"):
     """Data movement of one update (forward, credit, update) as a function of (state, batch)
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
     the Trace with return_trace=True).
@@ -137,13 +147,16 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     max_reads: raise metrics.tracking.ReadBudgetExceeded once the update has made more reads
     (elements) than this. reuse_max_reads: compute element reuse distances only when the update
     has at most this many reads (they need about 40 bytes per read); the Report's
-    mean_reuse_distance and reuse_histogram are None otherwise."""
+    mean_reuse_distance and reuse_histogram are None otherwise.
+    schedule: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
+    learner declares (else a one-line ValueError naming those it does); the warm-up runs in it too."""
     from metrics.reporting import report
+    check_schedule(learner, schedule)
     task = task if task is not None else SequenceLookup()
-    state, timing_rng = _warm_state(learner, task, seed, warm_sweeps)
+    state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
-    stepper = TrackedStep(tr)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    stepper = TrackedStep(tr, schedule=schedule)
     try:
         new_state, _ = stepper(learner, state, batch)
     except BaseException:
@@ -160,17 +173,19 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
 def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                 sweeps: int | None = None, bytes_per_element: int | None = None,
                 strict: bool = False, reuse: bool = False, return_trace: bool = False,
-                max_reads: int | None = None):
+                max_reads: int | None = None, schedule: str = "batched"):
     """Train on tracked arrays and price the whole run as one program (the stack carried across
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
-    numbers are bit-identical to harness.train on plain arrays."""
+    numbers are bit-identical to harness.train on plain arrays in the same `schedule`
+    (harness/schedules.py)."""
     from harness.training import train
     from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
-    tr = Tracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
-    stepper = TrackedStep(tr)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    check_schedule(learner, schedule)
+    stepper = TrackedStep(tr, schedule=schedule)
     try:
-        result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper)
+        result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper, schedule=schedule)
     except BaseException:
         tr.close()
         raise

@@ -13,6 +13,7 @@ s - 1 updates, i.e. the final accuracy of the same run stopped after s - 1 sweep
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -89,7 +90,8 @@ class TrainResult:
     state: dict = field(repr=False, default=None)
 
 
-def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None):
+def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None,
+               schedule: str = "batched"):
     """One update, the three phases in order: forward -> credit -> update. Returns
     (new_state, cache). The one three-phase driver: train() and harness.measure run every update
     through it.
@@ -98,16 +100,12 @@ def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None):
     "update"; the tracked runner passes its tracker's, for cost attribution); None: untagged.
     observe: `observe(name, output)` called after each phase with what it produced (the cache,
     the grads, the new state); the tracked runner names arrays with it. It must not change them.
+    schedule: "batched" (the whole batch at once), "per_sequence" or "online" (forward and
+    credit one sequence at a time, then one update: harness/schedules.py).
     """
+    from harness.schedules import direction
     tag = phase or (lambda name: contextlib.nullcontext())
-    with tag("forward"):
-        cache = learner.forward(state, batch)
-    if observe is not None:
-        observe("forward", cache)
-    with tag("credit"):
-        grads = learner.credit(state, batch, cache)
-    if observe is not None:
-        observe("credit", grads)
+    grads, cache = direction(learner, state, batch, schedule, phase=phase, observe=observe)
     with tag("update"):
         new_state = learner.update(state, grads)
     if observe is not None:
@@ -121,7 +119,7 @@ def default_sweeps(task: SequenceLookup) -> int:
 
 def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: int | None = None,
           *, log_test: bool = True, eval_every: int | None = None, on_sweep=None,
-          step=None) -> TrainResult:
+          step=None, schedule: str = "batched") -> TrainResult:
     """Train `learner` on `task` from model seed `seed` for `sweeps` sweeps (default: 800 fixed
     timing, 2000 variable). Raises DivergenceError naming the sweep when the loss is not finite.
 
@@ -131,6 +129,8 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     `eval_every=k` (default None: off) adds `validation_acc` and `unseen_acc` columns to `history`
     at sweeps 1, 1+k, 1+2k, ... (NaN at other sweeps), measured on the weights before that sweep's
     update, for anytime curves and the validation criterion (`first_sweep_reaching`).
+    `schedule`: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
+    learner declares; a given `step` must run that schedule itself (harness.measure's does).
     """
     from learners.base import Learner
     if not isinstance(learner, Learner):
@@ -154,7 +154,10 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     test_batch = task.test_batch()
     eval_batches = ({"validation_acc": task.validation_batch(), "unseen_acc": task.unseen_batch()}
                     if eval_every is not None else {})
-    step = step or run_update
+    from harness.schedules import check_schedule
+    check_schedule(learner, schedule)
+    if step is None:
+        step = functools.partial(run_update, schedule=schedule)
 
     rows = []
     converged = None

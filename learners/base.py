@@ -17,6 +17,26 @@ reports); everything else in the state is optimizer or rule state (momentum, eli
 A rule that learns online inside the forward pass (RTRL, e-prop) may keep its running quantities
 in `cache` and finish them in `credit`: the phases are forward / credit assignment / update as the
 rule defines them.
+
+Execution schedules (harness/schedules.py). `SCHEDULES` names the orders in which the harness may
+run one update's work over the B sequences of a batch:
+    "batched"       forward and credit on the whole batch at once (every rule)
+    "per_sequence"  the rule's own forward and credit on one sequence at a time, the directions
+                    summed by the harness (written once there, for every rule), then one update
+    "online"        the rule's streaming form: declare it only where the rule has one.
+The default, ("batched", "per_sequence"), fits every rule whose update direction is a sum over
+sequences of per-sequence terms; such a rule normalizes by `batch.size` (the update's B, which a
+one-sequence batch of the per_sequence schedule still carries) and never uses it as a shape.
+A rule that draws random numbers per update sets `PER_SEQUENCE_EQUALS_BATCHED = False` if it
+keeps "per_sequence" (its per-sequence form draws afresh for each sequence: an independent draw
+of its estimator, no equality claim), or leaves "per_sequence" out of `SCHEDULES`.
+A rule with a streaming form writes two optional methods and adds "online" to `SCHEDULES`:
+    forward_online(state, seq)             -> cache   one sequence (a one-sequence batch) forward,
+                                                      keeping only the rule's per-sequence state
+    credit_online(state, seq, cache, acc)  -> acc     its credit added into the running sums
+                                                      `acc` (None before the first sequence)
+A rule that declares "online" without them (BPTT, TBPTT, RTRL) is its own online form one
+sequence at a time: online = per_sequence.
 """
 from __future__ import annotations
 
@@ -34,6 +54,10 @@ class Learner:
     # Hyperparameters that change with the task variant, e.g. {"variable_timing": {"lr": 0.02}}:
     # applied by `for_task` under the user's own keywords.
     TASK_DEFAULTS: ClassVar[dict] = {}
+    # Execution schedules the rule supports (see the module docstring; harness/schedules.py).
+    SCHEDULES: ClassVar[tuple] = ("batched", "per_sequence")
+    # False for a rule whose per_sequence direction is its own per-sequence draws (not batched's).
+    PER_SEQUENCE_EQUALS_BATCHED: ClassVar[bool] = True
 
     @classmethod
     def for_task(cls, task, **hyper: Any) -> "Learner":

@@ -30,6 +30,7 @@ from learners.rnn import RNNLearner, join_segments
 
 class BPTT(RNNLearner):
     name = "bptt"
+    SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
 
     def first_credited(self, T: int) -> int:
         """The earliest step t whose dz_t the backward pass reaches: 0, every step (tbptt:

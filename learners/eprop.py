@@ -25,6 +25,25 @@ T steps, A letters, H hidden units.
               dW_hh[i,j] = sum_b L[b,i] e^hh_T[b,i,j]   (likewise W_xh, b_h)
     update    the shared optimizer (learners.rnn), clip_mode "per_parameter" by default
 
+Online form (schedule "online", harness/schedules.py): one sequence at a time, the trace is one
+H x H array (not B x H x H) and is used up at the sequence's end, where its loss arrives; the
+running sums of the update directions are the only thing kept across sequences. For one sequence
+x_0..x_{T-1} (h, r, D vectors (H,)):
+    forward_online   h_0 = 0; e_0 = 0; for t: r_t, D_t, h_{t+1} as above;
+                     e^hh_{t+1} = kappa e^hh_t + alpha D_t h_t^T                               (H, H)
+                     e^xh_{t+1} = kappa e^xh_t + alpha D_t x_t^T;  e^b_{t+1} = kappa e^b_t + alpha D_t
+                     y = tanh(W_hy h_T + b_y)                                                    (3,)
+    credit_online    dz_y = (y - target) / B (1 - y^2)    (B: the update's number of sequences)
+                     G^hy += dz_y h_T^T;  G^by += dz_y;  L = B_fb dz_y  (or W_hy^T dz_y)          (H,)
+                     G^hh += L e^hh_T  (row i scaled by L_i);  likewise G^xh, G^bh
+The sums over the B sequences equal the batched directions up to the order of the sum (tested to
+1e-12); then one update, as batched.
+
+Number format of the traces (trace_dtype, default float64): "float32" or "float16" stores each
+trace at that precision (every step's new trace rounded to it; numpy computes the step's sum in
+float64 and converts, one instruction per element), so the numbers are those of a narrower trace
+and the tracker prices the stored trace at its width (harness.formats).
+
 The RFLO trace: with trace_decay=None, kappa = 1 - alpha, and the trace is exactly dh_{t+1}/dW
 through the unit's own leak (Murray 2019, eq. 12; e-prop's eligibility trace for leaky rate units):
 the true gradient whenever W_hh drops out of the credit path. In the non-leaky v1 network
@@ -60,6 +79,7 @@ from learners.base import positive
 from learners.rnn import N_OUT, RNNConfig, RNNLearner, join_segments
 
 FEEDBACK = ("random", "readout")
+TRACE_DTYPES = ("float64", "float32", "float16")
 
 
 @dataclass
@@ -69,9 +89,13 @@ class EpropConfig(RNNConfig):
     feedback_scale: float = 0.5       # B_fb = feedback_scale * N(0, 1), shape (H, 3)
     lr: float = 0.02
     clip_mode: str = "per_parameter"
+    trace_dtype: str = "float64"     # the traces' number format: float64, float32 or float16
 
     def validate(self):
         super().validate()
+        if self.trace_dtype not in TRACE_DTYPES:
+            raise ValueError(f"EpropConfig: trace_dtype must be one of {TRACE_DTYPES}, "
+                             f"got {self.trace_dtype!r}")
         if self.feedback not in FEEDBACK:
             raise ValueError(f"EpropConfig: feedback must be one of {FEEDBACK}, got {self.feedback!r}")
         if self.trace_decay is not None and not (0.0 <= self.trace_decay <= 1.0):
@@ -87,6 +111,7 @@ class EpropConfig(RNNConfig):
 class Eprop(RNNLearner):
     name = "eprop"
     Config = EpropConfig
+    SCHEDULES = ("batched", "per_sequence", "online")
 
     def init(self, task, rng):
         c = self.config
@@ -104,15 +129,16 @@ class Eprop(RNNLearner):
         for x in batch.segments:                       # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
-            e_hh = np.zeros((b, Hn, Hn))               # e_hh[b, i, j]: synapse j -> i
-            e_xh = np.zeros((b, Hn, A))
-            e_b = np.zeros((b, Hn))
+            dt = self.config.trace_dtype
+            e_hh = np.zeros((b, Hn, Hn), dt)           # e_hh[b, i, j]: synapse j -> i
+            e_xh = np.zeros((b, Hn, A), dt)
+            e_b = np.zeros((b, Hn), dt)
             for t in range(x.shape[1]):
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)          # r_t: (B, H)
                 aD = alpha * (1 - r * r)                                 # alpha * D_t: (B, H)
-                e_hh = kappa * e_hh + aD[:, :, None] * h[:, None, :]     # post x pre: (B, H, H)
-                e_xh = kappa * e_xh + aD[:, :, None] * x[:, t][:, None, :]   # (B, H, A)
-                e_b = kappa * e_b + aD                                   # (B, H)
+                e_hh = self.stored(kappa * e_hh + aD[:, :, None] * h[:, None, :])  # (B, H, H)
+                e_xh = self.stored(kappa * e_xh + aD[:, :, None] * x[:, t][:, None, :])  # (B, H, A)
+                e_b = self.stored(kappa * e_b + aD)                               # (B, H)
                 h = self.leak(h, r)                                      # h_{t+1}: (B, H)
             hTs.append(h)
             traces.append((e_xh, e_hh, e_b))
@@ -132,4 +158,42 @@ class Eprop(RNNLearner):
             g["W_hh"] += (L[:, :, None] * e_hh).sum(axis=0)        # (H, H)
             g["W_xh"] += (L[:, :, None] * e_xh).sum(axis=0)        # (H, A)
             g["b_h"] += (L * e_b).sum(axis=0)                      # (H,)
+        return g
+
+    def stored(self, e):
+        """A trace as stored: `e` itself in float64 (no operation), else rounded to trace_dtype
+        (one conversion per element; the tracker prices the stored values at that width)."""
+        dt = self.config.trace_dtype
+        return e if dt == "float64" else e.astype(dt)
+
+    # ---- the online form: one sequence, one H x H trace (module docstring) ------------------
+    def forward_online(self, state, seq):
+        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
+        alpha, kappa = self.config.alpha, self.config.kappa
+        Hn, A = W_xh.shape
+        x = seq.segments[0][0]                         # the one sequence: (T, A)
+        h = np.zeros(Hn)                               # h_0: (H,)
+        dt = self.config.trace_dtype
+        e_hh, e_xh, e_b = np.zeros((Hn, Hn), dt), np.zeros((Hn, A), dt), np.zeros(Hn, dt)
+        for t in range(x.shape[0]):
+            r = np.tanh(W_xh @ x[t] + W_hh @ h + b_h)          # r_t: (H,)
+            aD = alpha * (1 - r * r)                           # alpha * D_t: (H,)
+            e_hh = self.stored(kappa * e_hh + aD[:, None] * h[None, :])     # post x pre: (H, H)
+            e_xh = self.stored(kappa * e_xh + aD[:, None] * x[t][None, :])  # (H, A)
+            e_b = self.stored(kappa * e_b + aD)                             # (H,)
+            h = self.leak(h, r)                                # h_{t+1}: (H,)
+        y = np.tanh(state["W_hy"] @ h + state["b_y"])          # (3,)
+        return {"y": y[None, :], "h_T": h, "e": (e_xh, e_hh, e_b)}
+
+    def credit_online(self, state, seq, cache, acc):
+        feedback = state["B_fb"] if self.config.feedback == "random" else state["W_hy"].T  # (H, 3)
+        g = self.zero_grads(state) if acc is None else dict(acc)
+        y, h_T, (e_xh, e_hh, e_b) = cache["y"][0], cache["h_T"], cache["e"]
+        dz_y = (y - seq.targets[0]) / seq.size * (1 - y * y)   # readout_delta: (3,)
+        g["W_hy"] = g["W_hy"] + dz_y[:, None] * h_T[None, :]  # (3, H)
+        g["b_y"] = g["b_y"] + dz_y
+        L = feedback @ dz_y                                     # learning signal: (H,)
+        g["W_hh"] = g["W_hh"] + L[:, None] * e_hh               # (H, H)
+        g["W_xh"] = g["W_xh"] + L[:, None] * e_xh               # (H, A)
+        g["b_h"] = g["b_h"] + L * e_b                           # (H,)
         return g

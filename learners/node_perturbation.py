@@ -27,6 +27,17 @@ E[dL xi_t] / sigma^2 -> dL/dz_t as sigma -> 0 (z_t the unit's input, at any leak
 still the presynaptic activity), so the update follows the gradient on average; its variance grows
 with the number of perturbed units x steps (here H x T = 150 per sequence).
 
+Schedules (harness/schedules.py): "batched", "per_sequence" and "online". Its direction is a sum
+over sequences, but the noise is drawn per update from the generator in the state: one sequence at
+a time, each sequence draws its own noise (the generator carried from sequence to sequence), so the
+per_sequence direction is an independent draw of the same estimator, not the batched draw
+(PER_SEQUENCE_EQUALS_BATCHED = False). The online form draws exactly the per_sequence noise and
+keeps one eligibility (one H x H for W_hh) at a time: each perturbed pass's eligibility is used up
+at that pass's end, where the sequence's loss change is known (forward_online: the clean pass,
+then for each perturbation p the perturbed pass and G += dL_p E_p), instead of keeping the
+n_perturb eligibilities of the whole batch until the credit phase; credit_online adds the readout's
+delta rule and G into the running sums. Its direction equals per_sequence's up to rounding.
+
 The noise generator lives in the state, not on the learner: state["noise_rng"] is the PCG64
 generator's state packed as 6 uint64 numbers (state and increment as high/low 64-bit halves,
 has_uint32, uinteger). `init` seeds it from the run's generator after the network is drawn;
@@ -100,6 +111,8 @@ class NodePerturbationConfig(RNNConfig):
 class NodePerturbation(RNNLearner):
     name = "node_perturbation"
     Config = NodePerturbationConfig
+    SCHEDULES = ("batched", "per_sequence", "online")
+    PER_SEQUENCE_EQUALS_BATCHED = False        # fresh noise for each sequence (module docstring)
 
     def init(self, task, rng):
         state = super().init(task, rng)
@@ -169,3 +182,38 @@ class NodePerturbation(RNNLearner):
         new = super().update(state, grads)
         new["noise_rng"] = grads["noise_rng"]
         return new
+
+    # ---- the online form: one sequence, one eligibility at a time (module docstring) ----------
+    def forward_online(self, state, seq):
+        c = self.config
+        W_hy, b_y = state["W_hy"], state["b_y"]
+        x, tgt = seq.segments[0], seq.targets                 # (1, T, A), (1, 3)
+        Hn, scale = state["W_hh"].shape[0], 1.0 / (c.sigma * c.sigma * c.n_perturb)
+        noise_rng = unpack_generator(state["noise_rng"])
+        h_T, _ = self._run(state, x)                           # clean pass
+        y = np.tanh(h_T @ W_hy.T + b_y)                        # (1, 3)
+        d = y - tgt
+        loss = 0.5 * (d * d).sum(axis=1)                       # this sequence's loss (1,)
+        G_xh, G_hh, G_b = (np.zeros((Hn, x.shape[2])), np.zeros((Hn, Hn)), np.zeros(Hn))
+        for _ in range(c.n_perturb):                           # perturbed passes, one at a time
+            noise = [c.sigma * noise_rng.standard_normal((1, Hn)) for _ in range(x.shape[1])]
+            g_T, (E_xh, E_hh, E_b) = self._run(state, x, noise)
+            d_p = np.tanh(g_T @ W_hy.T + b_y) - tgt
+            dL = (0.5 * (d_p * d_p).sum(axis=1) - loss) / seq.size * scale   # (1,)
+            G_hh = G_hh + (dL[:, None, None] * E_hh).sum(axis=0)   # E used up here: (H, H)
+            G_xh = G_xh + (dL[:, None, None] * E_xh).sum(axis=0)   # (H, A)
+            G_b = G_b + (dL[:, None] * E_b).sum(axis=0)            # (H,)
+        return {"y": y, "d": d, "h_T": h_T, "G": (G_xh, G_hh, G_b),
+                "noise_rng": pack_generator(noise_rng)}
+
+    def credit_online(self, state, seq, cache, acc):
+        g = self.zero_grads(state) if acc is None else dict(acc)
+        y, G_xh, G_hh, G_b = cache["y"], *cache["G"]
+        dz_y = cache["d"] / seq.size * (1 - y * y)             # readout_delta, d reused: (1, 3)
+        g["W_hy"] = g["W_hy"] + dz_y.T @ cache["h_T"]          # (3, H)
+        g["b_y"] = g["b_y"] + dz_y.sum(axis=0)
+        g["W_hh"] = g["W_hh"] + G_hh
+        g["W_xh"] = g["W_xh"] + G_xh
+        g["b_h"] = g["b_h"] + G_b
+        g["noise_rng"] = cache["noise_rng"]        # not a direction: the generator's next state
+        return g

@@ -42,6 +42,7 @@ from learners.rnn import RNNLearner, join_segments
 
 class RTRL(RNNLearner):
     name = "rtrl"
+    SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
