@@ -1,0 +1,162 @@
+"""SnAp-2: the sparse n-step approximation of RTRL with n = 2, on a sparsely connected W_hh (Menick,
+Elsen, Evci, Osindero, Simonyan & Graves 2021, "Practical real-time recurrent learning with a
+sparse approximation", ICLR 2021).
+
+RTRL (learners/rtrl.py) carries the full influence P_t = dh_t/dtheta forward,
+P_{t+1} = J_t P_t + M_t, J_t = dh_{t+1}/dh_t. SnAp-n keeps only the entries of P that are non-zero
+n steps after a parameter first acts, and drops the rest after every step. A weight into unit j
+(W_hh[j,k], W_xh[j,a], b_h[j]) moves h_j at once and, one step later, the units j projects to; so
+SnAp-2 keeps, for parameter row j, the influence on the units N(j) = {j} + {i : W_hh[i,j] is a
+connection}. On a dense W_hh that is every unit, and SnAp-2 is RTRL at RTRL's cost: the rule is
+meant for sparse networks, as in the paper. Here W_hh has a fixed random connectivity C (each
+connection present with probability `density`, drawn in init); absent weights are zero and stay
+zero (no gradient reaches them). Shapes: B sequences in a segment, T steps, A letters, H hidden
+units; for parameter row j, n_j = |N(j)| units and m_j = |C(j)| + A + 1 incoming weights (its
+recurrent connections C(j) = {k : C[j,k]}, every letter, the bias).
+
+    forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  D_t = 1 - r_t^2             (B, H)
+              h_{t+1} = (1 - alpha) h_t + alpha r_t                (alpha = 1: the v1 network)
+              for each unit j, with N(j) ordered j first and pre_t^j = (h_t[C(j)], x_t, 1)  (B, m_j)
+                Q^j_0 = 0;   Q^j_{t+1}[i,b,:] ~ dh_{t+1}[b,i] / d(row j's incoming weights)   (n_j, B, m_j)
+                Q^j_{t+1}[i] = (1 - alpha) Q^j_t[i] + alpha D_t[i] sum_{m in N(j)} W_hh[i,m] Q^j_t[m]
+                               + [i = j] alpha D_t[j] pre_t^j                  (i, m in N(j))
+              y = tanh(W_hy h_T + b_y)
+    credit    dz_y = (y - target) / B * (1 - y^2);  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y     (B, 3)
+              dh_T = dz_y W_hy                                                              (B, H)
+              (dW_hh[j, C(j)], dW_xh[j], db_h[j]) = sum_{i in N(j)} sum_b dh_T[b,i] Q^j_T[i,b,:]
+              dW_hh = 0 off the connectivity
+    update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
+
+This is RTRL's recursion with the sum over m and the units i restricted to N(j), i.e. Menick et
+al.'s P_{t+1} = (M_t + J_t P_t) masked to the two-step pattern. Exactness: for T <= 2, and for any
+T when the pattern is closed (every unit reachable from j in any number of steps is already in
+N(j), e.g. a block-diagonal W_hh with dense blocks), SnAp-2 is RTRL; otherwise it drops the paths
+of three or more steps through other units. Cost per step: sum_j n_j^2 B m_j multiply-adds and
+sum_j n_j B m_j stored influences, ~ density^2 H^2 B (density H + A) (RTRL: H^3 B (H + A)).
+The forward pass itself multiplies by the dense (H, H) W_hh, zeros included (like every rule).
+
+Connectivity C (bool (H, H), C[i,k]: connection k -> i) is drawn in init from the run's generator
+after the network (W_hh's v1 draw is masked by it) and kept in the state as `connectivity`, fixed
+(not a parameter). Each update reads it to know the pattern: an escape of H^2 one-byte elements in
+a tracked run, the price of reading a sparse structure's indices.
+
+What it needs that a synapse would not have: the influence of synapse k -> j on unit i is kept at
+unit i, so each unit i holds a trace for every synapse onto its presynaptic neighbours j, fed by
+W_hh[i, m] of its neighbours' traces (non-local to the synapse); the learning signal
+dh_T = dz_y W_hy uses the readout weights (weight transport); the v1 "global" clip a global norm.
+
+Defaults: density 0.25 (a 75% sparse W_hh, in the sparsity range Menick et al. study) and lr 0.02
+(hand trials at 800 sweeps on tuning seeds 100-102, lr 0.02 or 0.05), the rest v1; all
+provisional until the re-tune on the validation split with the common search budget.
+density = 1 gives the dense network, where SnAp-2 is RTRL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+
+
+@dataclass
+class SnAp2Config(RNNConfig):
+    """Provisional defaults (hand trials, see the module docstring), pending the common re-tune."""
+    density: float = 0.25          # probability that a recurrent connection k -> i exists
+    lr: float = 0.02
+
+    def validate(self):
+        super().validate()
+        d = self.density
+        if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) \
+                or not (0.0 < d <= 1.0):
+            raise ValueError(f"SnAp2Config: density must be in (0, 1], got {d!r}")
+
+
+def two_step_pattern(C: np.ndarray):
+    """For each unit j: (N(j) with j first, C(j)) as index arrays, from the connectivity C (H, H)."""
+    Hn = C.shape[0]
+    out = []
+    for j in range(Hn):
+        targets = [i for i in np.flatnonzero(C[:, j]) if i != j]      # units j projects to
+        out.append((np.array([j] + targets, dtype=np.intp), np.flatnonzero(C[j])))
+    return out
+
+
+class SnAp2(RNNLearner):
+    name = "snap2"
+    Config = SnAp2Config
+
+    def init(self, task, rng):
+        state = super().init(task, rng)                    # the network first, then C
+        Hn = self.config.n_hidden
+        C = rng.random((Hn, Hn)) < self.config.density     # (H, H) bool
+        state["W_hh"] = state["W_hh"] * C
+        state["connectivity"] = C
+        return state
+
+    def forward(self, state, batch):
+        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
+        W_hy, b_y = state["W_hy"], state["b_y"]
+        alpha = self.config.alpha
+        Hn, A = W_xh.shape
+        pattern = two_step_pattern(np.asarray(state["connectivity"]))  # reads C (an escape)
+        W_sub = [W_hh[np.ix_(N, N)] for N, _ in pattern]              # W_hh on N(j): (n_j, n_j)
+        hTs, ys, infl = [], [], []
+        for x in batch.segments:                       # x: (B, T, A)
+            b = x.shape[0]
+            h = np.zeros((b, Hn))                      # h_0: (B, H)
+            Q = [None] * Hn                            # Q^j: (n_j, B, m_j); None: Q_0 = 0
+            one = np.ones((b, 1))
+            for t in range(x.shape[1]):
+                xt = x[:, t]
+                r = np.tanh(xt @ W_xh.T + h @ W_hh.T + b_h)          # r_t: (B, H)
+                aD = (1 - r * r) if alpha == 1.0 else alpha * (1 - r * r)   # alpha D_t: (B, H)
+                aDT = aD.T                                           # (H, B)
+                for j, (N, Cj) in enumerate(pattern):
+                    pre = np.concatenate([h[:, Cj], xt, one], axis=1)     # pre_t^j: (B, m_j)
+                    imm = aD[:, j:j + 1] * pre                            # alpha D_t[j] pre: (B, m_j)
+                    n, m = len(N), pre.shape[1]
+                    if Q[j] is None:                                      # Q_0 = 0
+                        Q[j] = np.concatenate([imm[None], np.zeros((n - 1, b, m))], axis=0)
+                        continue
+                    prop = (W_sub[j] @ Q[j].reshape(n, b * m)).reshape(n, b, m)
+                    new = aDT[N][:, :, None] * prop                       # (n_j, B, m_j)
+                    if alpha != 1.0:
+                        new = (1 - alpha) * Q[j] + new
+                    Q[j] = np.concatenate([(new[0] + imm)[None], new[1:]], axis=0)
+                h = self.leak(h, r)                                  # h_{t+1}
+            hTs.append(h)
+            infl.append(Q)
+            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
+        return {"y": y, "h_T": hTs, "Q": infl, "pattern": pattern}
+
+    def credit(self, state, batch, cache):
+        W_hy = state["W_hy"]
+        B = batch.size
+        Hn, A = state["W_xh"].shape
+        g = {name: np.zeros_like(state[name]) for name in RNN_PARAMS}
+        start = 0
+        for x, h_T, Q in zip(batch.segments, cache["h_T"], cache["Q"]):
+            b = x.shape[0]
+            y = cache["y"][start:start + b]                                       # (b, 3)
+            dz_y = self.readout_delta(y, batch.targets[start:start + b], B)       # (b, 3)
+            g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
+            g["b_y"] += dz_y.sum(axis=0)
+            dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
+            dhT = dh.T                                                            # (H, b)
+            g_hh = np.zeros_like(state["W_hh"])
+            rows_xh, rows_b = [], []
+            for j, (N, Cj) in enumerate(cache["pattern"]):
+                n, m = Q[j].shape[0], Q[j].shape[2]
+                row = (dhT[N].reshape(1, n * b) @ Q[j].reshape(n * b, m)).reshape(m)  # (m_j,)
+                c = len(Cj)
+                g_hh[j, Cj] = row[:c]
+                rows_xh.append(row[c:c + A])
+                rows_b.append(row[c + A:])
+            g["W_hh"] += g_hh                                                     # (H, H)
+            g["W_xh"] += np.concatenate(rows_xh).reshape(Hn, A)                   # (H, A)
+            g["b_h"] += np.concatenate(rows_b)                                    # (H,)
+            start += b
+        return g
