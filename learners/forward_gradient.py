@@ -33,8 +33,9 @@ size, so one tangent's estimate is ~1,000 times as noisy as its mean.
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
 network; forward draws V from np.random.default_rng([seed, updates]) in the order V_xh, V_hh, V_b
-(V_hy, V_by). Reading the key is an escape (two elements) in a tracked run; the tangent enters as
-constants (the generator's own work is not priced, as for node perturbation's noise).
+(V_hy, V_by). The key is integer bookkeeping, which the tracked runner passes through untracked
+and unpriced; the tangent enters as constants (the generator's own work is not priced, as for node
+perturbation's noise).
 
 What it needs that a synapse would not have: each synapse's tangent component is local noise, but
 Ldot is one global scalar per tangent (the whole network's directional derivative, broadcast to
@@ -51,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -113,19 +114,15 @@ class ForwardGradient(RNNLearner):
             hTs.append(h)
             zdots.append(zdot_y)
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "h_T": hTs, "zdot_y": zdots, "tangent": V}
+        return {"y": join_segments(ys), "h_T": hTs, "zdot_y": zdots, "tangent": V}
 
     def directional_derivative(self, batch, cache):
         """Ldot[k] = dL/dtheta . V_k for each tangent: (K,)."""
-        B = batch.size
-        Ldot, start = 0.0, 0
-        for x, zdot_y in zip(batch.segments, cache["zdot_y"]):
-            b = x.shape[0]
-            y = cache["y"][start:start + b]                                        # (b, 3)
-            dz_y = self.readout_delta(y, batch.targets[start:start + b], B)        # (b, 3)
+        Ldot = 0.0
+        segments = self.per_segment(batch, cache["y"])
+        for (x, y, targets), zdot_y in zip(segments, cache["zdot_y"]):
+            dz_y = self.readout_delta(y, targets, batch.size)                      # (b, 3)
             Ldot = Ldot + (dz_y * zdot_y).sum(axis=(1, 2))                         # (K,)
-            start += b
         return Ldot
 
     def credit(self, state, batch, cache):
@@ -137,17 +134,12 @@ class ForwardGradient(RNNLearner):
             c = Ldot.reshape((K,) + (1,) * (Vk.ndim - 1))
             g[k] = (c * Vk).sum(axis=0) if K == 1 else (c * Vk).sum(axis=0) / K
         if not self.config.tangent_readout:          # the readout's exact local gradient
-            B = batch.size
-            g["W_hy"] = np.zeros_like(state["W_hy"])
-            g["b_y"] = np.zeros_like(state["b_y"])
-            start = 0
-            for x, h_T in zip(batch.segments, cache["h_T"]):
-                b = x.shape[0]
-                y = cache["y"][start:start + b]
-                dz_y = self.readout_delta(y, batch.targets[start:start + b], B)    # (b, 3)
+            g.update(self.zero_grads(state, ("W_hy", "b_y")))
+            segments = self.per_segment(batch, cache["y"])
+            for (x, y, targets), h_T in zip(segments, cache["h_T"]):
+                dz_y = self.readout_delta(y, targets, batch.size)                  # (b, 3)
                 g["W_hy"] += dz_y.T @ h_T                                          # (3, H)
                 g["b_y"] += dz_y.sum(axis=0)
-                start += b
         return g
 
     def update(self, state, grads):

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -82,28 +82,18 @@ class SnAp1(RNNLearner):
             hTs.append(h)
             infl.append((S_xh, S_hh, S_b))
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "h_T": hTs, "S": infl}
-
-    def alpha_times(self, g):
-        """alpha * g; `g` itself when alpha == 1 (no extra operation on the v1 network)."""
-        alpha = self.config.alpha
-        return g if alpha == 1.0 else alpha * g
+        return {"y": join_segments(ys), "h_T": hTs, "S": infl}
 
     def credit(self, state, batch, cache):
         W_hy = state["W_hy"]
-        B = batch.size
-        g = {name: np.zeros_like(state[name]) for name in RNN_PARAMS}
-        start = 0
-        for x, h_T, (S_xh, S_hh, S_b) in zip(batch.segments, cache["h_T"], cache["S"]):
-            b = x.shape[0]
-            y = cache["y"][start:start + b]                                       # (b, 3)
-            dz_y = self.readout_delta(y, batch.targets[start:start + b], B)       # (b, 3)
+        g = self.zero_grads(state)
+        segments = self.per_segment(batch, cache["y"])
+        for (x, y, targets), h_T, (S_xh, S_hh, S_b) in zip(segments, cache["h_T"], cache["S"]):
+            dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
             g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
             g["W_hh"] += (dh[:, :, None] * S_hh).sum(axis=0)                      # (H, H)
             g["W_xh"] += (dh[:, :, None] * S_xh).sum(axis=0)                      # (H, A)
             g["b_h"] += (dh * S_b).sum(axis=0)                                    # (H,)
-            start += b
         return g

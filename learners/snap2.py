@@ -37,8 +37,9 @@ The forward pass itself multiplies by the dense (H, H) W_hh, zeros included (lik
 
 Connectivity C (bool (H, H), C[i,k]: connection k -> i) is drawn in init from the run's generator
 after the network (W_hh's v1 draw is masked by it) and kept in the state as `connectivity`, fixed
-(not a parameter). Each update reads it to know the pattern: an escape of H^2 one-byte elements in
-a tracked run, the price of reading a sparse structure's indices.
+(not a parameter). It is boolean bookkeeping, which the tracked runner passes through untracked
+and unpriced: the sparse structure's index reads are not counted (H^2 bytes per update at most, small
+next to the influences).
 
 What it needs that a synapse would not have: the influence of synapse k -> j on unit i is kept at
 unit i, so each unit i holds a trace for every synapse onto its presynaptic neighbours j, fed by
@@ -56,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -100,7 +101,7 @@ class SnAp2(RNNLearner):
         W_hy, b_y = state["W_hy"], state["b_y"]
         alpha = self.config.alpha
         Hn, A = W_xh.shape
-        pattern = two_step_pattern(np.asarray(state["connectivity"]))  # reads C (an escape)
+        pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j) for each j
         W_sub = [W_hh[np.ix_(N, N)] for N, _ in pattern]              # W_hh on N(j): (n_j, n_j)
         hTs, ys, infl = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
@@ -111,7 +112,7 @@ class SnAp2(RNNLearner):
             for t in range(x.shape[1]):
                 xt = x[:, t]
                 r = np.tanh(xt @ W_xh.T + h @ W_hh.T + b_h)          # r_t: (B, H)
-                aD = (1 - r * r) if alpha == 1.0 else alpha * (1 - r * r)   # alpha D_t: (B, H)
+                aD = self.alpha_times(1 - r * r)                     # alpha D_t: (B, H)
                 aDT = aD.T                                           # (H, B)
                 for j, (N, Cj) in enumerate(pattern):
                     pre = np.concatenate([h[:, Cj], xt, one], axis=1)     # pre_t^j: (B, m_j)
@@ -129,19 +130,16 @@ class SnAp2(RNNLearner):
             hTs.append(h)
             infl.append(Q)
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "h_T": hTs, "Q": infl, "pattern": pattern}
+        return {"y": join_segments(ys), "h_T": hTs, "Q": infl, "pattern": pattern}
 
     def credit(self, state, batch, cache):
         W_hy = state["W_hy"]
-        B = batch.size
         Hn, A = state["W_xh"].shape
-        g = {name: np.zeros_like(state[name]) for name in RNN_PARAMS}
-        start = 0
-        for x, h_T, Q in zip(batch.segments, cache["h_T"], cache["Q"]):
+        g = self.zero_grads(state)
+        segments = self.per_segment(batch, cache["y"])
+        for (x, y, targets), h_T, Q in zip(segments, cache["h_T"], cache["Q"]):
             b = x.shape[0]
-            y = cache["y"][start:start + b]                                       # (b, 3)
-            dz_y = self.readout_delta(y, batch.targets[start:start + b], B)       # (b, 3)
+            dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
             g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
@@ -158,5 +156,4 @@ class SnAp2(RNNLearner):
             g["W_hh"] += g_hh                                                     # (H, H)
             g["W_xh"] += np.concatenate(rows_xh).reshape(Hn, A)                   # (H, A)
             g["b_h"] += np.concatenate(rows_b)                                    # (H,)
-            start += b
         return g

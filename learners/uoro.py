@@ -36,8 +36,9 @@ variance: one draw's relative variance E|g - E g|^2 / |E g|^2 is large here (tes
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
 network; forward draws the signs from np.random.default_rng([seed, updates]), segment by segment,
-step by step. Reading the key is an escape (two elements) in a tracked run; the draws enter as
-constants (the generator's own work is not priced, as for node perturbation's noise).
+step by step. The key is integer bookkeeping, which the tracked runner passes through untracked
+and unpriced; the draws enter as constants (the generator's own work is not priced, as for node
+perturbation's noise).
 
 What it needs that a synapse would not have: h~ and the per-sequence norms |theta~|, |J h~|,
 |nu^T M| are global quantities over all units and all synapses; J_t h~_t needs W_hh applied to a
@@ -56,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.base import positive
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -98,7 +99,7 @@ class UORO(RNNLearner):
             for t in range(x.shape[1]):
                 xt = x[:, t]                                               # (B, A)
                 r = np.tanh(xt @ W_xh.T + h @ W_hh.T + b_h)                # r_t: (B, H)
-                aD = (1 - r * r) if alpha == 1.0 else alpha * (1 - r * r)  # alpha D_t: (B, H)
+                aD = self.alpha_times(1 - r * r)                           # alpha D_t: (B, H)
                 nu = 2.0 * rng.integers(0, 2, size=(b, Hn)) - 1.0         # random signs (B, H)
                 Jht = aD * (ht @ W_hh.T)                                   # J_t h~_t: (B, H)
                 if alpha != 1.0:
@@ -122,18 +123,15 @@ class UORO(RNNLearner):
             hTs.append(h)
             rank1.append((ht, T_xh, T_hh, T_b))
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "h_T": hTs, "uoro": rank1}
+        return {"y": join_segments(ys), "h_T": hTs, "uoro": rank1}
 
     def credit(self, state, batch, cache):
         W_hy = state["W_hy"]
-        B = batch.size
-        g = {name: np.zeros_like(state[name]) for name in RNN_PARAMS}
-        start = 0
-        for x, h_T, (ht, T_xh, T_hh, T_b) in zip(batch.segments, cache["h_T"], cache["uoro"]):
-            b = x.shape[0]
-            y = cache["y"][start:start + b]                                       # (b, 3)
-            dz_y = self.readout_delta(y, batch.targets[start:start + b], B)       # (b, 3)
+        g = self.zero_grads(state)
+        segments = self.per_segment(batch, cache["y"])
+        for (x, y, targets), h_T, (ht, T_xh, T_hh, T_b) in zip(segments, cache["h_T"],
+                                                              cache["uoro"]):
+            dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
             g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
@@ -141,7 +139,6 @@ class UORO(RNNLearner):
             g["W_hh"] += (c[:, None, None] * T_hh).sum(axis=0)                    # (H, H)
             g["W_xh"] += (c[:, None, None] * T_xh).sum(axis=0)                    # (H, A)
             g["b_h"] += (c[:, None] * T_b).sum(axis=0)                            # (H,)
-            start += b
         return g
 
     def update(self, state, grads):
