@@ -13,21 +13,22 @@ B sequences in a segment, T steps, A letters, H hidden units; a dot marks a tang
     tangents  V = (V_xh (K, H, A), V_hh (K, H, H), V_b (K, H)) ~ N(0, 1), drawn per update; with
               tangent_readout also V_hy (K, 3, H), V_by (K, 3) (Baydin et al.'s all-parameter form)
     forward   h_0 = 0;  hdot_0 = 0
-              r_t = tanh(z_t),  z_t = W_xh x_t + W_hh h_t + b_h;   D_t = 1 - r_t^2              (B, H)
-              zdot_t = V_xh x_t + V_hh h_t + W_hh hdot_t + V_b                                (K, B, H)
-              hdot_{t+1} = (1 - alpha) hdot_t + alpha D_t zdot_t                              (K, B, H)
-              h_{t+1} = (1 - alpha) h_t + alpha r_t;   y = tanh(z_y),  z_y = W_hy h_T + b_y     (B, 3)
-              zdot_y = W_hy hdot_T  (+ V_hy h_T + V_by with tangent_readout)                   (K, B, 3)
-    credit    dz_y = (y - target) / B * (1 - y^2)                                               (B, 3)
-              directional derivative  Ldot[k] = sum_b sum_o dz_y[b,o] zdot_y[k,b,o] = dL/dtheta . V_k
+              r_t = tanh(z_t),  z_t = W_xh x_t + W_hh h_t + b_h;  D_t = 1 - r_t^2           (B, H)
+              zdot_t = V_xh x_t + V_hh h_t + W_hh hdot_t + V_b                           (K, B, H)
+              hdot_{t+1} = (1 - alpha) hdot_t + alpha D_t zdot_t                         (K, B, H)
+              h_{t+1} = (1 - alpha) h_t + alpha r_t;  y = tanh(z_y),  z_y = W_hy h_T + b_y (B, 3)
+              zdot_y = W_hy hdot_T  (+ V_hy h_T + V_by with tangent_readout)              (K, B, 3)
+    credit    dz_y = (y - target) / B * (1 - y^2)                                          (B, 3)
+              directional derivative  Ldot[k] = sum_{b,o} dz_y[b,o] zdot_y[k,b,o]
+                                              = dL/dtheta . V_k                             (K,)
               dtheta = (1/K) sum_k Ldot[k] V_k
               readout (tangent_readout False, the default): its exact local gradient
-                dW_hy = dz_y^T h_T;  db_y = sum_b dz_y   (as node perturbation, e-prop and UORO have)
+                dW_hy = dz_y^T h_T;  db_y = sum_b dz_y  (as node perturbation, e-prop, UORO)
     update    the shared optimizer (learners.rnn); the noise key's counter advances by one
 
-Cost: K extra copies of the hidden state carried forward (O(K B H) memory), O(K B H (H + A)) work per
-step; the tangent itself, one number per parameter and tangent, must be read twice (in the JVP and
-in dtheta). The price is variance: n = H (H + A + 1) = 1,080 perturbed parameters at the default
+Cost: K extra copies of the hidden state carried forward (O(K B H) memory), O(K B H (H + A))
+work per step; the tangent itself, one number per parameter and tangent, is read twice (in the
+JVP and in dtheta). The price is variance: n = H (H + A + 1) = 1,080 perturbed parameters at the default
 size, so one tangent's estimate is ~1,000 times as noisy as its mean.
 
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
@@ -66,7 +67,8 @@ class ForwardGradientConfig(RNNConfig):
         super().validate()
         k = self.n_tangents
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"ForwardGradientConfig: n_tangents must be an integer >= 1, got {k!r}")
+            raise ValueError(f"ForwardGradientConfig: n_tangents must be an integer >= 1, "
+                             f"got {k!r}")
         if not isinstance(self.tangent_readout, bool):
             raise ValueError(f"ForwardGradientConfig: tangent_readout must be True or False, "
                              f"got {self.tangent_readout!r}")

@@ -13,13 +13,13 @@ H hidden units.
     forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  D_t = 1 - r_t^2             (B, H)
               h_{t+1} = (1 - alpha) h_t + alpha r_t                (alpha = 1: the v1 network)
               Jacobian diagonal  j_t[i] = dh_{t+1}[i]/dh_t[i] = (1 - alpha) + alpha D_t[i] W_hh[i,i]
-              SnAp-1 influences, S_0 = 0, per sequence:
-                S^hh_{t+1}[i,k] = j_t[i] S^hh_t[i,k] + alpha D_t[i] h_t[k]  ~ dh_{t+1}[i]/dW_hh[i,k] (B, H, H)
-                S^xh_{t+1}[i,a] = j_t[i] S^xh_t[i,a] + alpha D_t[i] x_t[a]                         (B, H, A)
-                S^b_{t+1}[i]    = j_t[i] S^b_t[i]    + alpha D_t[i]                                (B, H)
+              SnAp-1 influences, S_0 = 0, per sequence (S^hh_t[i,k] ~ dh_t[i]/dW_hh[i,k], ...):
+                S^hh_{t+1}[i,k] = j_t[i] S^hh_t[i,k] + alpha D_t[i] h_t[k]                (B, H, H)
+                S^xh_{t+1}[i,a] = j_t[i] S^xh_t[i,a] + alpha D_t[i] x_t[a]                (B, H, A)
+                S^b_{t+1}[i]    = j_t[i] S^b_t[i]    + alpha D_t[i]                       (B, H)
               y = tanh(W_hy h_T + b_y)
-    credit    dz_y = (y - target) / B * (1 - y^2);  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y     (B, 3)
-              dh_T = dz_y W_hy                                                              (B, H)
+    credit    dz_y = (y - target) / B * (1 - y^2);  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y
+              dh_T = dz_y W_hy                                                           (B, H)
               dW_hh[i,k] = sum_b dh_T[b,i] S^hh_T[b,i,k]   (likewise W_xh, b_h)
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 

@@ -17,12 +17,12 @@ recurrent connections C(j) = {k : C[j,k]}, every letter, the bias).
     forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  D_t = 1 - r_t^2             (B, H)
               h_{t+1} = (1 - alpha) h_t + alpha r_t                (alpha = 1: the v1 network)
               for each unit j, with N(j) ordered j first and pre_t^j = (h_t[C(j)], x_t, 1)  (B, m_j)
-                Q^j_0 = 0;   Q^j_{t+1}[i,b,:] ~ dh_{t+1}[b,i] / d(row j's incoming weights)   (n_j, B, m_j)
-                Q^j_{t+1}[i] = (1 - alpha) Q^j_t[i] + alpha D_t[i] sum_{m in N(j)} W_hh[i,m] Q^j_t[m]
-                               + [i = j] alpha D_t[j] pre_t^j                  (i, m in N(j))
+                Q^j_t[i,b,:] ~ dh_t[b,i] / d(row j's incoming weights), i in N(j)  (n_j, B, m_j)
+                Q^j_0 = 0;  Q^j_{t+1}[i] = (1 - alpha) Q^j_t[i] + [i = j] alpha D_t[j] pre_t^j
+                              + alpha D_t[i] sum_{m in N(j), C[i,m]} W_hh[i,m] Q^j_t[m]
               y = tanh(W_hy h_T + b_y)
-    credit    dz_y = (y - target) / B * (1 - y^2);  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y     (B, 3)
-              dh_T = dz_y W_hy                                                              (B, H)
+    credit    dz_y = (y - target) / B * (1 - y^2);  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y
+              dh_T = dz_y W_hy                                                           (B, H)
               (dW_hh[j, C(j)], dW_xh[j], db_h[j]) = sum_{i in N(j)} sum_b dh_T[b,i] Q^j_T[i,b,:]
               dW_hh = 0 off the connectivity
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
@@ -31,15 +31,18 @@ This is RTRL's recursion with the sum over m and the units i restricted to N(j),
 al.'s P_{t+1} = (M_t + J_t P_t) masked to the two-step pattern. Exactness: for T <= 2, and for any
 T when the pattern is closed (every unit reachable from j in any number of steps is already in
 N(j), e.g. a block-diagonal W_hh with dense blocks), SnAp-2 is RTRL; otherwise it drops the paths
-of three or more steps through other units. Cost per step: sum_j n_j^2 B m_j multiply-adds and
-sum_j n_j B m_j stored influences, ~ density^2 H^2 B (density H + A) (RTRL: H^3 B (H + A)).
-The forward pass itself multiplies by the dense (H, H) W_hh, zeros included (like every rule).
+of three or more steps through other units. The sum over m runs over the connections only (a
+sparse kernel: `two_step_pattern` lists them slot by slot), so per step SnAp-2 does
+sum_j c_j B m_j multiply-adds, c_j the connections among N(j), ~ density^3 H^3 B (density H + A),
+and stores sum_j n_j B m_j influences, ~ density H^2 B (density H + A) (RTRL: H^3 B (H + A) and
+H^2 B (H + A)). The forward pass itself multiplies by the dense (H, H) W_hh, zeros included (the
+shared network's forward, as in every rule).
 
 Connectivity C (bool (H, H), C[i,k]: connection k -> i) is drawn in init from the run's generator
 after the network (W_hh's v1 draw is masked by it) and kept in the state as `connectivity`, fixed
 (not a parameter). It is boolean bookkeeping, which the tracked runner passes through untracked
-and unpriced: the sparse structure's index reads are not counted (H^2 bytes per update at most, small
-next to the influences).
+and unpriced: the sparse structure's index reads are not counted (at most H^2 bytes per update,
+small next to the influences).
 
 What it needs that a synapse would not have: the influence of synapse k -> j on unit i is kept at
 unit i, so each unit i holds a trace for every synapse onto its presynaptic neighbours j, fed by
@@ -74,13 +77,22 @@ class SnAp2Config(RNNConfig):
             raise ValueError(f"SnAp2Config: density must be in (0, 1], got {d!r}")
 
 
-def two_step_pattern(C: np.ndarray):
-    """For each unit j: (N(j) with j first, C(j)) as index arrays, from the connectivity C (H, H)."""
+def two_step_pattern(C: np.ndarray) -> list:
+    """For each unit j, from the connectivity C (H, H): (N(j) with j first, C(j), slots), index
+    arrays. The connections among N(j) are listed row by row in `slots`: slot s holds, for every
+    row position p (unit i = N(j)[p]) with more than s such connections, its s-th one, from
+    position q: (rows p, sources q, i, N(j)[q]). Each row is the sum over its slots."""
     Hn = C.shape[0]
     out = []
     for j in range(Hn):
-        targets = [i for i in np.flatnonzero(C[:, j]) if i != j]      # units j projects to
-        out.append((np.array([j] + targets, dtype=np.intp), np.flatnonzero(C[j])))
+        N = np.array([j] + [i for i in np.flatnonzero(C[:, j]) if i != j], dtype=np.intp)
+        nbrs = [np.flatnonzero(C[i, N]) for i in N]                   # positions q, C[N[p], N[q]]
+        slots = []
+        for s in range(max(len(q) for q in nbrs)):
+            rows = np.array([p for p, q in enumerate(nbrs) if len(q) > s], dtype=np.intp)
+            src = np.array([nbrs[p][s] for p in rows], dtype=np.intp)
+            slots.append((rows, src, N[rows], N[src]))
+        out.append((N, np.flatnonzero(C[j]), slots))
     return out
 
 
@@ -101,8 +113,9 @@ class SnAp2(RNNLearner):
         W_hy, b_y = state["W_hy"], state["b_y"]
         alpha = self.config.alpha
         Hn, A = W_xh.shape
-        pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j) for each j
-        W_sub = [W_hh[np.ix_(N, N)] for N, _ in pattern]              # W_hh on N(j): (n_j, n_j)
+        pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j), slots
+        # the connections among N(j), gathered once per update, slot by slot: (rows in slot, 1)
+        W_slots = [[W_hh[i, k][:, None] for _, _, i, k in slots] for _, _, slots in pattern]
         hTs, ys, infl = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
             b = x.shape[0]
@@ -114,15 +127,20 @@ class SnAp2(RNNLearner):
                 r = np.tanh(xt @ W_xh.T + h @ W_hh.T + b_h)          # r_t: (B, H)
                 aD = self.alpha_times(1 - r * r)                     # alpha D_t: (B, H)
                 aDT = aD.T                                           # (H, B)
-                for j, (N, Cj) in enumerate(pattern):
+                for j, (N, Cj, slots) in enumerate(pattern):
                     pre = np.concatenate([h[:, Cj], xt, one], axis=1)     # pre_t^j: (B, m_j)
-                    imm = aD[:, j:j + 1] * pre                            # alpha D_t[j] pre: (B, m_j)
+                    imm = aD[:, j:j + 1] * pre                            # (B, m_j)
                     n, m = len(N), pre.shape[1]
                     if Q[j] is None:                                      # Q_0 = 0
                         Q[j] = np.concatenate([imm[None], np.zeros((n - 1, b, m))], axis=0)
                         continue
-                    prop = (W_sub[j] @ Q[j].reshape(n, b * m)).reshape(n, b, m)
-                    new = aDT[N][:, :, None] * prop                       # (n_j, B, m_j)
+                    # sum_{m in N(j)} W_hh[i, m] Q^j_t[m], over the connections only
+                    Q2 = Q[j].reshape(n, b * m)
+                    prop = np.zeros_like(Q2)                              # (n_j, B m_j)
+                    for s, (rows, src, _, _) in enumerate(slots):
+                        term = W_slots[j][s] * Q2[src]
+                        prop[rows] = term if s == 0 else prop[rows] + term
+                    new = aDT[N][:, :, None] * prop.reshape(n, b, m)      # (n_j, B, m_j)
                     if alpha != 1.0:
                         new = (1 - alpha) * Q[j] + new
                     Q[j] = np.concatenate([(new[0] + imm)[None], new[1:]], axis=0)
@@ -146,7 +164,7 @@ class SnAp2(RNNLearner):
             dhT = dh.T                                                            # (H, b)
             g_hh = np.zeros_like(state["W_hh"])
             rows_xh, rows_b = [], []
-            for j, (N, Cj) in enumerate(cache["pattern"]):
+            for j, (N, Cj, _) in enumerate(cache["pattern"]):
                 n, m = Q[j].shape[0], Q[j].shape[2]
                 row = (dhT[N].reshape(1, n * b) @ Q[j].reshape(n * b, m)).reshape(m)  # (m_j,)
                 c = len(Cj)

@@ -12,9 +12,9 @@ A letters, H hidden units; theta~ is kept as three arrays shaped like the parame
     forward   h_0 = 0;  h~_0 = 0;  theta~_0 = 0;  per step t and sequence b:
               r_t = tanh(W_xh x_t + W_hh h_t + b_h);  D_t = 1 - r_t^2                       (B, H)
               nu_t: independent random signs +-1                                             (B, H)
-              J_t h~_t = (1 - alpha) h~_t + alpha D_t * (W_hh h~_t)       (forward-mode product) (B, H)
+              J_t h~_t = (1 - alpha) h~_t + alpha D_t * (W_hh h~_t)   (a forward-mode product) (B, H)
               nu_t^T M_t: u = alpha D_t * nu_t                            (vector-Jacobian product)
-                  [W_hh]: u[i] h_t[k]   (B, H, H);  [W_xh]: u[i] x_t[a]   (B, H, A);  [b_h]: u[i]  (B, H)
+                  [W_hh]: u[i] h_t[k] (B, H, H);  [W_xh]: u[i] x_t[a] (B, H, A);  [b_h]: u[i] (B, H)
               rho0 = sqrt((|theta~_t| + eps) / (|J_t h~_t| + eps))
               rho1 = sqrt((|nu_t^T M_t| + eps) / (|nu_t| + eps)),
                   |nu^T M| = |u| sqrt(|h_t|^2 + |x_t|^2 + 1),  |nu| = sqrt(H)   (norms per sequence)
@@ -30,8 +30,11 @@ rho0, rho1 rescale the two factors so that the estimate's variance is least (Tal
 Proposition 1); they depend on nu_t only through |nu_t[i]| = 1, so unbiasedness is kept. The loss
 is read at the last step only, so the gradient is dL/dh_T P_T; the readout gets its exact local
 gradient. Cost: O(B (H + A) H) memory (theta~, like e-prop's traces) and O(B H (H + A)) work per
-step, with no storage of the past: RTRL's cost class of e-prop, but unbiased. The price is
-variance: one draw's relative variance E|g - E g|^2 / |E g|^2 is large here (tests measure it).
+step, with no storage of the past: e-prop's cost class, but unbiased. The price is variance: one
+draw's relative variance E|g - E g|^2 / |E g|^2 (recurrent parameters, over the noise at a fixed
+state and batch, 500 draws) is 46, 74, 60 at the v1 initialization of seeds 0, 1, 2, and 39-152
+after 100 and 136-272 after 300 sweeps of UORO training (the gradient shrinks faster than the
+noise); tests/test_rules_rtrl_family.py measures it at seed 0's initialization.
 
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
