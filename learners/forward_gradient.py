@@ -35,8 +35,9 @@ Randomness comes from the state, so forward/credit/update are pure functions: `n
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
 network; forward draws V from np.random.default_rng([seed, updates]) in the order V_xh, V_hh, V_b
 (V_hy, V_by). The key is integer bookkeeping, which the tracked runner passes through untracked
-and unpriced; the tangent enters as constants (the generator's own work is not priced, as for node
-perturbation's noise).
+and unpriced; the tangent enters as constants, so neither the generator's work nor the tangent's
+reads (K x n numbers, read at every step of the JVP and again in dtheta) are priced, as for node
+perturbation's noise: hardware would regenerate or store it, so ByteDMD favours this rule here.
 
 What it needs that a synapse would not have: each synapse's tangent component is local noise, but
 Ldot is one global scalar per tangent (the whole network's directional derivative, broadcast to

@@ -40,8 +40,8 @@ Randomness comes from the state, so forward/credit/update are pure functions: `n
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
 network; forward draws the signs from np.random.default_rng([seed, updates]), segment by segment,
 step by step. The key is integer bookkeeping, which the tracked runner passes through untracked
-and unpriced; the draws enter as constants (the generator's own work is not priced, as for node
-perturbation's noise).
+and unpriced; the signs enter as constants (neither the generator's work nor their reads are
+priced, as for node perturbation's noise).
 
 What it needs that a synapse would not have: h~ and the per-sequence norms |theta~|, |J h~|,
 |nu^T M| are global quantities over all units and all synapses; J_t h~_t needs W_hh applied to a
