@@ -276,8 +276,11 @@ def test_uoro_is_unbiased_with_the_leak():
     assert ratio < 4.0 and cos > 0.9
 
 
-def test_uoro_noise_comes_from_the_state(task):
-    L = learners.get("uoro")()
+@pytest.mark.parametrize("name", ["uoro", "forward_gradient"])
+def test_noise_comes_from_the_state(task, name):
+    """forward/credit are pure functions of the state: the draws come from its noise key, which
+    update advances by one."""
+    L = learners.get(name)()
     state, batch = L.init(task, np.random.default_rng(0)), task.train_batch()
     a, b = grads_of(L, state, batch), grads_of(L, state, batch)
     c = grads_of(L, dict(state, noise_key=state["noise_key"] + np.array([0, 1])), batch)
