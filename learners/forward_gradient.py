@@ -91,8 +91,7 @@ class ForwardGradient(RNNLearner):
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
-        alpha, K = self.config.alpha, self.config.n_tangents
-        Hn, A = W_xh.shape
+        K, Hn = self.config.n_tangents, W_hh.shape[0]
         key = state["noise_key"]
         rng = np.random.default_rng([int(key[0]), int(key[1])])          # this update's tangents
         V = {k: rng.standard_normal((K,) + state[k].shape) for k in self.perturbed()}
@@ -123,7 +122,7 @@ class ForwardGradient(RNNLearner):
         """Ldot[k] = dL/dtheta . V_k for each tangent: (K,)."""
         Ldot = 0.0
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), zdot_y in zip(segments, cache["zdot_y"]):
+        for (_x, y, targets), zdot_y in zip(segments, cache["zdot_y"]):
             dz_y = self.readout_delta(y, targets, batch.size)                      # (b, 3)
             Ldot = Ldot + (dz_y * zdot_y).sum(axis=(1, 2))                         # (K,)
         return Ldot
@@ -139,7 +138,7 @@ class ForwardGradient(RNNLearner):
         if not self.config.tangent_readout:          # the readout's exact local gradient
             g.update(self.zero_grads(state, ("W_hy", "b_y")))
             segments = self.per_segment(batch, cache["y"])
-            for (x, y, targets), h_T in zip(segments, cache["h_T"]):
+            for (_x, y, targets), h_T in zip(segments, cache["h_T"]):
                 dz_y = self.readout_delta(y, targets, batch.size)                  # (b, 3)
                 g["W_hy"] += dz_y.T @ h_T                                          # (3, H)
                 g["b_y"] += dz_y.sum(axis=0)

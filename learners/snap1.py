@@ -88,7 +88,7 @@ class SnAp1(RNNLearner):
         W_hy = state["W_hy"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), h_T, (S_xh, S_hh, S_b) in zip(segments, cache["h_T"], cache["S"]):
+        for (_x, y, targets), h_T, (S_xh, S_hh, S_b) in zip(segments, cache["h_T"], cache["S"]):
             dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
             g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
             g["b_y"] += dz_y.sum(axis=0)

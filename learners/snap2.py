@@ -111,8 +111,7 @@ class SnAp2(RNNLearner):
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
-        alpha = self.config.alpha
-        Hn, A = W_xh.shape
+        alpha, Hn = self.config.alpha, W_hh.shape[0]
         pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j), slots
         # the connections among N(j), gathered once per update, slot by slot: (rows in slot, 1)
         W_slots = [[W_hh[i, k][:, None] for _, _, i, k in slots] for _, _, slots in pattern]

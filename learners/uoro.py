@@ -132,7 +132,7 @@ class UORO(RNNLearner):
         W_hy = state["W_hy"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), h_T, (ht, T_xh, T_hh, T_b) in zip(segments, cache["h_T"],
+        for (_x, y, targets), h_T, (ht, T_xh, T_hh, T_b) in zip(segments, cache["h_T"],
                                                               cache["uoro"]):
             dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
             g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
