@@ -76,6 +76,8 @@ class UOROConfig(RNNConfig):
 
 class UORO(RNNLearner):
     name = "uoro"
+    # per_sequence: one rank-one estimate per sequence (its own signs), not the batched estimate
+    PER_SEQUENCE_EQUALS_BATCHED = False
     Config = UOROConfig
 
     def init(self, task, rng):
