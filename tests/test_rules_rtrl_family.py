@@ -371,7 +371,7 @@ def test_tracked_run_is_bit_identical_to_plain_variable_timing(name):
     test_learners_rules.py::test_rule_tracked_is_bit_identical_to_plain, for every rule). The
     integer noise key and the boolean connectivity pass through untracked, equal."""
     from harness.measure import TrackedStep
-    from harness.tracking import TrackedArray, Tracker
+    from metrics.tracking import TrackedArray, Tracker
     task = harness.SequenceLookup(variable_timing=True)
     kw = dict(n_hidden=5, alpha=0.7)
     plain = harness.train(learners.get(name).for_task(task, **kw), task, seed=1, sweeps=2,
