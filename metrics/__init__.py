@@ -33,6 +33,7 @@ __all__ = sorted(_EXPORTS)
 from metrics.ard import ard, ard_dmc, ard_dmc_arrays, dmc  # noqa: E402
 from metrics.reuse import (miss_ratio_curve, reuse_distances, reuse_histogram,  # noqa: E402
                            trace_reuse_distances)
+from metrics.energy import energy  # noqa: E402  (the function; the module is metrics.energy)
 
 
 def __getattr__(name):

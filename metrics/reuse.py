@@ -53,7 +53,8 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
     for c in trace.chunks:
         m = int(c.reads.shape[0])
         t = trace_chunk_distances(int(c.first_value), c.nreads, c.reads, no_width, True, True, t,
-                                  last, tree, out[pos:pos + m], no_caps, no_flags, acc)
+                                  last, tree, out[pos:pos + m], False, no_caps, no_flags,
+                                  acc)
         pos += m
     return out
 

@@ -157,15 +157,15 @@ def element_distances(a: np.ndarray) -> np.ndarray:
 
 @nb.njit(cache=True)
 def trace_chunk_distances(first_value, nreads, reads, width, uniform, push_touch, t0,
-                          last, tree, out, caps, read_yet, acc):
+                          last, tree, out, price, caps, read_yet, acc):
     """Walk one chunk of a trace: instruction v reads reads[...] (one touch each) and then creates
     value v (one touch; a push, nreads == 0, is a touch only if push_touch). Returns the next time.
 
     width[v]: weight of value v (bytes; unused when uniform, where every weight is 1).
     out: if non-empty, gets the distance of every read in order, the read value's own weight
     excluded (units: values when uniform, else bytes); -1 for a read with no earlier touch.
-    caps: capacities (same unit, own weight included) of every level but the last; when
-    non-empty each read is assigned to the first level l with distance + own weight <= caps[l]
+    price: if true, with caps the capacities (same unit, own weight included) of every level but
+    the last, each read is assigned to the first level l with distance + own weight <= caps[l]
     (or the last level; cold reads too) and accumulated into acc (int64, 8 x n_levels):
         acc[0, l] reads, acc[1, l] read weight, acc[2, l] writes, acc[3, l] write weight,
         acc[4, 0] cold reads, acc[5, 0] instructions with reads, acc[6, 0] values created by
@@ -190,7 +190,7 @@ def trace_chunk_distances(first_value, nreads, reads, width, uniform, push_touch
                 _remove(tree, p + 1, t, w)
             if record:
                 out[pos + j] = d
-            if n_caps > 0:
+            if price:
                 lvl = n_caps
                 if d >= 0:
                     lvl = 0
@@ -214,7 +214,7 @@ def trace_chunk_distances(first_value, nreads, reads, width, uniform, push_touch
             acc[6, 0] += 1
             acc[7, 0] += w
         else:
-            if n_caps > 0:
+            if price:
                 read_yet[v] = 1
             if not push_touch:
                 continue
