@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrics.reuse_kernel import trace_chunk_distances
+from metrics.reuse_kernel import check_trace_reads, trace_chunk_distances
 from metrics.trace import Trace
 
 __all__ = ["MemoryLevel", "MemoryHierarchy", "DEFAULT_HIERARCHY", "EnergyResult", "energy",
@@ -299,6 +299,7 @@ def _walk(trace: Trace, caps, bytes_per_element, cold_inputs, out, price):
     the reuse distance in bytes of every read, the value itself excluded (-1: cold). Returns the
     (8, levels) accumulator of trace_chunk_distances."""
     n_reads, n_values = trace.n_reads, trace.n_values
+    check_trace_reads(trace)
     width = _widths(trace, bytes_per_element)
     small = n_reads + n_values < 2**31 - 1
     last = np.full(n_values, -1, np.int32 if small else np.int64)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metrics.reuse_kernel import element_distances, trace_chunk_distances
+from metrics.reuse_kernel import check_trace_reads, element_distances, trace_chunk_distances
 from metrics.trace import Trace
 
 
@@ -43,6 +43,7 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
     out = np.empty(n_reads, np.int64)
     if n_reads == 0:
         return out
+    check_trace_reads(trace)
     idx = np.int32 if n_reads + n_values < 2**31 - 1 else np.int64
     last = np.full(n_values, -1, idx)
     tree = np.zeros(n_reads + n_values + 1, idx)

@@ -151,6 +151,17 @@ def element_distances(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_trace_reads(trace) -> None:
+    """One-line ValueError unless every read of the trace names a value id 0..n_values-1 (the
+    kernels index tables by value id without bounds checks)."""
+    n = trace.n_values
+    for c in trace.chunks:
+        r = c.reads
+        if r.shape[0] and (int(r.min()) < 0 or int(r.max()) >= n):
+            raise ValueError(f"trace reads a value id outside 0..{n - 1} "
+                             f"(min {int(r.min())}, max {int(r.max())})")
+
+
 # --------------------------------------------------------------------------------------------
 # distances over a trace (metrics.trace): the touches are reads and creations of values
 # --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ other integer dtypes, int64 extremes, and a trace cut into several chunks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import metrics
@@ -55,3 +56,11 @@ def test_trace_in_chunks_equals_one_chunk():
     split = Trace(chunks=chunks)
     assert np.array_equal(metrics.trace_reuse_distances(split),
                           metrics.trace_reuse_distances(whole))
+
+
+def test_trace_reading_an_unknown_value_is_an_error():
+    from metrics.energy import energy_of_trace
+    bad = Trace.from_arrays(np.array([0, 1], np.uint8), np.array([5], np.int64), 8)
+    for f in (metrics.trace_reuse_distances, energy_of_trace):
+        with pytest.raises(ValueError, match="outside 0..1"):
+            f(bad)
