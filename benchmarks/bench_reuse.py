@@ -16,7 +16,9 @@ Address streams (--n accesses each, seed 0):
   zipf       Zipf(1.2) popularity over the same 10^6 addresses (mostly short reuse)
   trace      metrics.trace_reuse_distances of a recorded BPTT training run (tracked, 1 sweep)
              repeated with shifted ids, against the plain kernel on its touch stream
-Each row: ns per access of both (best of 3) and their ratio (target <= 2).
+  energy     metrics.energy.energy_of_trace (default hierarchy) of that same trace
+Each row: ns per access (per touch for trace and energy) of both, best of 3, and their ratio
+(target <= 2).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import numba as nb
 import numpy as np
 
 import metrics
+from metrics.energy import energy_of_trace
 
 
 @nb.njit(cache=True)
@@ -115,7 +118,10 @@ def bench_trace(n):
     assert np.array_equal(got, want[reads_mask]), "trace_reuse_distances != plain kernel"
     t_fast, t_ref = paired_best_of(lambda: metrics.trace_reuse_distances(tr),
                                    lambda: plain_fenwick(addr, nv * reps))
-    return addr.shape[0], t_fast, t_ref
+    energy_of_trace(tr)
+    t_energy, t_ref2 = paired_best_of(lambda: energy_of_trace(tr),
+                                      lambda: plain_fenwick(addr, nv * reps))
+    return addr.shape[0], t_fast, t_ref, t_energy, t_ref2
 
 
 def main(argv=None):
@@ -139,9 +145,11 @@ def main(argv=None):
                                        lambda: plain_fenwick(dense, len(uniq)))
         print(f"{name:<8} {n:>11,} {1e9 * t_fast / n:>19.1f} {1e9 * t_ref / n:>16.1f} "
               f"{t_fast / t_ref:>6.2f}")
-    m, t_fast, t_ref = bench_trace(n)
+    m, t_fast, t_ref, t_energy, t_ref2 = bench_trace(n)
     print(f"{'trace':<8} {m:>11,} {1e9 * t_fast / m:>19.1f} {1e9 * t_ref / m:>16.1f} "
-          f"{t_fast / t_ref:>6.2f}   (ns per touch; trace_reuse_distances)")
+          f"{t_fast / t_ref:>6.2f}   (per touch; trace_reuse_distances)")
+    print(f"{'energy':<8} {m:>11,} {1e9 * t_energy / m:>19.1f} {1e9 * t_ref2 / m:>16.1f} "
+          f"{t_energy / t_ref2:>6.2f}   (per touch; energy_of_trace)")
 
 
 if __name__ == "__main__":

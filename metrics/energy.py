@@ -282,12 +282,13 @@ def _result(h, reads, read_bytes, writes, write_bytes, cold, ops) -> EnergyResul
 def _widths(trace: Trace, bytes_per_element) -> np.ndarray:
     """uint8 width in bytes of every value id (bytes_per_element overrides the trace's)."""
     if bytes_per_element is None:
-        if any(c.first_value != sum(x.n_values for x in trace.chunks[:i])
-               for i, c in enumerate(trace.chunks)):
-            raise ValueError("trace chunks must cover value ids 0, 1, 2, ... in order")
-        if len(trace.chunks) == 1:
-            return np.asarray(trace.chunks[0].value_bytes, np.uint8)
-        return np.concatenate([np.asarray(c.value_bytes, np.uint8) for c in trace.chunks])
+        parts, nxt = [], 0
+        for c in trace.chunks:
+            if c.first_value != nxt:
+                raise ValueError("trace chunks must cover value ids 0, 1, 2, ... in order")
+            parts.append(np.asarray(c.value_bytes, np.uint8))
+            nxt += c.n_values
+        return parts[0] if len(parts) == 1 else np.concatenate(parts or [np.zeros(0, np.uint8)])
     b = bytes_per_element
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= 255:
         raise ValueError(f"bytes_per_element must be an integer in 1..255, got {b!r}")

@@ -103,7 +103,7 @@ def _rehash(table, bits):
 @nb.njit(cache=True)
 def _distances_hash(a, tree, out):
     """Element distances of a with address -> last time in an open-addressing hash table (key
-    and time interleaved, so a probe is one cache line; linear probing), doubled when half full."""
+    and time interleaved, so a probe is one cache line; linear probing), doubled when 3/4 full."""
     bits = 12
     table = np.full(2 << bits, -1, np.int64)
     used = 0
@@ -125,7 +125,7 @@ def _distances_hash(a, tree, out):
             _remove(tree, p + 1, t, 1)
         _append(tree, t + 1, 1)
         table[2 * h + 1] = t
-        if 2 * used > (1 << bits):
+        if 4 * used > 3 * (1 << bits):
             bits += 1
             table = _rehash(table, bits)
 
