@@ -22,8 +22,9 @@ from metrics.engine import PriceResult, bytedmd_price
 from metrics.reporting import Report, report
 from metrics.reuse import miss_ratio_curve, reuse_distances, reuse_histogram, trace_reuse_distances
 from metrics.trace import ProgramBuilder, Trace, TraceChunk
+from metrics.energy_model import energy
 
 __all__ = ["PriceResult", "ProgramBuilder", "Report", "Trace", "TraceChunk", "ard", "ard_dmc",
-           "ard_dmc_arrays", "bytedmd", "bytedmd_price", "bytedmd_trace", "dmc",
+           "ard_dmc_arrays", "bytedmd", "bytedmd_price", "bytedmd_trace", "dmc", "energy",
            "miss_ratio_curve", "report", "reuse_distances", "reuse_histogram", "trace_call",
            "trace_reuse_distances"]

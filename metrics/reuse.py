@@ -15,54 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from metrics.reuse_kernel import (check_trace_reads, element_distances, escaped_flags,
+                                  trace_chunk_distances)
 from metrics.trace import Trace
-
-
-@njit(cache=True)
-def _stack_distances(dense, n_addresses, report):
-    """dense: int64 address ids in [0, n_addresses); report: bool mask of accesses whose distance
-    is wanted. Returns distances of the reported accesses, in order."""
-    n = dense.shape[0]
-    tree = np.zeros(n + 1, np.int32)            # Fenwick over times 1..n
-    last = np.full(n_addresses, -1, np.int64)   # latest access time (0-based) per address
-    n_out = 0
-    for t in range(n):
-        if report[t]:
-            n_out += 1
-    out = np.empty(n_out, np.int64)
-    k = 0
-    for t in range(n):
-        a = dense[t]
-        p = last[a]
-        if report[t]:
-            if p < 0:
-                out[k] = -1
-            else:
-                # ones in times p+1 .. t-1 (0-based) = prefix(t) - prefix(p+1) in 1-based Fenwick
-                s = 0
-                i = t
-                while i > 0:
-                    s += tree[i]
-                    i -= i & (-i)
-                i = p + 1
-                while i > 0:
-                    s -= tree[i]
-                    i -= i & (-i)
-                out[k] = s
-            k += 1
-        if p >= 0:
-            i = p + 1
-            while i <= n:
-                tree[i] -= 1
-                i += i & (-i)
-        i = t + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & (-i)
-        last[a] = t
-    return out
 
 
 def reuse_distances(addresses) -> np.ndarray:
@@ -75,9 +31,7 @@ def reuse_distances(addresses) -> np.ndarray:
         return np.zeros(0, np.int64)
     if not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"reuse_distances: addresses must be integers, got dtype {a.dtype}")
-    uniq, dense = np.unique(a, return_inverse=True)
-    return _stack_distances(dense.astype(np.int64).ravel(), len(uniq),
-                            np.ones(a.size, np.bool_))
+    return element_distances(a)
 
 
 def trace_reuse_distances(trace: Trace) -> np.ndarray:
@@ -87,48 +41,26 @@ def trace_reuse_distances(trace: Trace) -> np.ndarray:
     operands, then creates value v. A value's first read therefore always has a distance (the
     values touched since it was created); no liveness is applied (section 4). An escape's
     output (trace.escape_runs) is a Python number, not a value: its creation is no touch."""
-    runs = np.asarray(trace.escape_runs, np.int64).reshape(-1, 2)
-    parts_addr, parts_report = [], []
+    n_reads, n_values = trace.n_reads, trace.n_values
+    out = np.empty(n_reads, np.int64)
+    if n_reads == 0:
+        return out
+    check_trace_reads(trace)
+    idx = np.int32 if n_reads + n_values < 2**31 - 1 else np.int64
+    last = np.full(n_values, -1, idx)
+    tree = np.zeros(n_reads + n_values + 1, idx)
+    acc = np.zeros((8, 1), np.int64)
+    no_width, no_caps, no_flags = (np.zeros(0, np.uint8), np.zeros(0, np.int64),
+                                   np.zeros(0, np.uint8))
+    escaped = escaped_flags(trace)
+    t, pos = 0, 0
     for c in trace.chunks:
-        nr = np.asarray(c.nreads, np.int64)
-        n = nr.shape[0]
-        if n == 0:
-            continue
-        # each instruction contributes its reads followed by one write of its own value
-        width = nr + 1
-        total = int(width.sum())
-        addr = np.empty(total, np.int64)
-        is_read = np.ones(total, np.bool_)
-        ends = np.cumsum(width) - 1                     # position of each write
-        addr[ends] = c.first_value + np.arange(n, dtype=np.int64)
-        is_read[ends] = False
-        addr[is_read] = np.asarray(c.reads, np.int64)
-        escaped = _escaped_mask(runs, c.first_value, n)
-        if escaped is not None:
-            touch = np.ones(total, np.bool_)
-            touch[ends[escaped]] = False
-            addr, is_read = addr[touch], is_read[touch]
-        parts_addr.append(addr)
-        parts_report.append(is_read)
-    if not parts_addr:
-        return np.zeros(0, np.int64)
-    addr = np.concatenate(parts_addr)
-    report = np.concatenate(parts_report)
-    n_values = int(addr.max()) + 1
-    return _stack_distances(addr, n_values, report)
-
-
-def _escaped_mask(runs: np.ndarray, first: int, n: int):
-    """Bool mask over values first .. first+n-1: created by an escape? None if none is."""
-    lo = np.maximum(runs[:, 0], first)
-    hi = np.minimum(runs[:, 0] + runs[:, 1], first + n)
-    hit = lo < hi
-    if not hit.any():
-        return None
-    mask = np.zeros(n, np.bool_)
-    for a, b in zip(lo[hit] - first, hi[hit] - first):
-        mask[a:b] = True
-    return mask
+        m = int(c.reads.shape[0])
+        t = trace_chunk_distances(int(c.first_value), c.nreads, c.reads, no_width, True, True, t,
+                                  last, tree, out[pos:pos + m], False, no_caps, no_flags,
+                                  acc, escaped)
+        pos += m
+    return out
 
 
 def _as_distances(d) -> np.ndarray:
