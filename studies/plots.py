@@ -1,35 +1,17 @@
 """Figures of the main study, one message each. Every function takes the study's rows (dicts, as
-saved in runs/) or its results DataFrame and writes one PNG atomically."""
+saved in runs/) or its results DataFrame and writes one figure (PNG and PDF) atomically. Each
+learner keeps its colour and marker (studies.common.learner_style) in every figure."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studies.analysis import pareto_front
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path: Path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    _plt().close(fig)
-    tmp.replace(path)
-    return path
+from studies.common import learner_style, pyplot as _plt, save_figure as _save
 
 
 def _colors(names):
-    cmap = _plt().get_cmap("tab10")
-    return {n: cmap(i % 10) for i, n in enumerate(names)}
+    return {n: learner_style(n)[0] for n in names}
 
 
 def plot_curves(rows: list[dict], path):
@@ -45,7 +27,8 @@ def plot_curves(rows: list[dict], path):
         n = min(len(c) for c in curves)
         m = np.stack([c[:n] for c in curves])
         x = np.arange(1, n + 1)
-        ax.plot(x, np.median(m, axis=0), color=col[name], label=f"{name} (n={len(curves)})")
+        ax.plot(x, np.median(m, axis=0), color=col[name], marker=learner_style(name)[1],
+                markevery=0.1, ms=4, label=f"{name} (n={len(curves)})")
         ax.fill_between(x, m.min(axis=0), m.max(axis=0), color=col[name], alpha=0.15)
     ax.set_yscale("log")
     ax.set_xscale("log")
@@ -137,7 +120,7 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
         for k, v in fr.items():
             score[k] = max(score.get(k, 0), v)
     top = sorted(score, key=score.get, reverse=True)[:top_arrays]
-    acol = _colors(top + ["other"])
+    acol = {k: _plt().get_cmap("tab10")(i % 10) for i, k in enumerate(top)}
     for name in names:
         y = names.index(name)
         left = 0.0

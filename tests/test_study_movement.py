@@ -21,7 +21,7 @@ FLOAT_COLUMNS = ["train_acc", "test_acc", "unseen_acc", "ard", "dmc", "wall_s"]
 def study(out, learners="bptt,tbptt,failing_rules:Explodes", *extra):
     return compare_learners.main(["--learners", learners, "--seeds", "2", "--sweeps", "12",
                                   "--out", str(out), "--workers", "2", "--no-progress",
-                                  "--energy-seeds", "1", "--whole-run-seeds", "1", *extra])
+                                  "--measure-seeds", "1", "--whole-run-seeds", "1", *extra])
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def energy_out(tmp_path_factory):
 
 def test_columns_and_types(energy_out):
     df = pd.read_csv(energy_out / "results.csv")
-    assert list(df.columns) == compare_learners.ENERGY_COLUMNS + ["error"]
+    assert list(df.columns) == compare_learners.MOVEMENT_COLUMNS + ["error"]
     ok = df[df["error"].isna()]
     assert sorted(ok["learner"].unique()) == ["bptt", "tbptt"] and len(ok) == 4
     for c in INT_COLUMNS:
@@ -81,7 +81,7 @@ def test_failing_learner_reported_others_measured(energy_out):
     for plot in ("curves.png", "pareto.png", "cost_breakdown.png", "reuse.png"):
         assert (energy_out / plot).stat().st_size > 1000, plot
     prov = json.loads((energy_out / "results.json").read_text())
-    assert prov["config"]["energy_seeds"] == 1 and prov["git_commit"] is not None
+    assert prov["config"]["measure_seeds"] == 1 and prov["git_commit"] is not None
 
 
 def test_resume_redoes_nothing(energy_out, monkeypatch):
@@ -92,7 +92,7 @@ def test_resume_redoes_nothing(energy_out, monkeypatch):
 
     def boom(spec):
         raise AssertionError("a finished run was run again")
-    monkeypatch.setattr(compare_learners, "energy_run", boom)
+    monkeypatch.setattr(compare_learners, "movement_run", boom)
     # only the learners that finished: their runs must all come from runs/
     assert study(energy_out, "bptt,tbptt") == 0
     assert {p: p.stat().st_mtime_ns for p in ok_runs} == stamps
@@ -116,7 +116,7 @@ def test_update_over_budget_is_skipped_with_reason(tmp_path):
 
 def test_bad_budget_flag_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit):
-        compare_learners.main(["--energy-seeds", "-1", "--out", str(tmp_path)])
+        compare_learners.main(["--measure-seeds", "-1", "--out", str(tmp_path)])
 
 
 def test_quick_runs_every_learner(tmp_path):
