@@ -31,10 +31,10 @@ a separate trace time constant kappa in [0, 1], as a leaky integrator of credit.
 B_fb is drawn once in init (after the network, from the same generator) and never changes.
 
 Defaults (feedback "readout", trace_decay 0.9, alpha 0.3, lr 0.02) come from the seeded search
-`python -m studies.tune --learner eprop`, results in studies/results/tune_eprop.csv: the best
+`python -m studies.tune --learner eprop`, results in docs/results/tune/tune_eprop.csv: the best
 median unseen_acc at the 800-sweep budget. Note that alpha = 0.3 makes the network itself leaky
 (the v1 network is alpha = 1). On the v1 network the rule learns only partly (10 seeds,
-studies/results/rule_report.md): the memoryless trace (trace_decay 0) reaches median unseen_acc
+docs/results/rule_report/rule_report.md): the memoryless trace (trace_decay 0) reaches median unseen_acc
 0.402 with 6/10 seeds fitting the training set; the best alpha = 1 trial of the search
 (trace_decay 0.9, readout feedback, lr 0.05) 0.502, BPTT's level, but with 4/10 fitting it.
 """
@@ -54,7 +54,7 @@ FEEDBACK = ("random", "readout")
 class EpropConfig:
     """Defaults: feedback, trace_decay, alpha and lr are the best of `python -m studies.tune
     --learner eprop` (the full 96-point grid, median unseen_acc over tuning seeds 100-102 at 800
-    sweeps: 0.639), studies/results/tune_eprop.csv. The rest are the v1 values."""
+    sweeps: 0.639), docs/results/tune/tune_eprop.csv. The rest are the v1 values."""
     feedback: str = "readout"         # learning signal through B_fb ("random") or W_hy^T ("readout")
     trace_decay: float | None = 0.9   # kappa; None: 1 - alpha (the exact leaky-unit trace)
     alpha: float = 0.3                # network leak (1 = v1 non-leaky tanh network)

@@ -28,7 +28,7 @@ a seed gives the same run every time; `predict` is the clean pass and draws noth
 
 Defaults (sigma 0.1, n_perturb 4, lr 0.01) come from the seeded search
 `python -m studies.tune --learner node_perturbation`, results in
-studies/results/tune_node_perturbation.csv: the best median unseen_acc at the 800-sweep budget.
+docs/results/tune/tune_node_perturbation.csv: the best median unseen_acc at the 800-sweep budget.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ from learners.common import RNN_PARAMS, clip_momentum_decay, init_rnn
 class NodePerturbationConfig:
     """Defaults: sigma, n_perturb and lr are the best of `python -m studies.tune --learner
     node_perturbation` (the full 36-point grid, median unseen_acc over tuning seeds 100-102 at 800
-    sweeps: 0.566), studies/results/tune_node_perturbation.csv. The rest are the v1 values."""
+    sweeps: 0.566), docs/results/tune/tune_node_perturbation.csv. The rest are the v1 values."""
     sigma: float = 0.1           # noise standard deviation on each hidden unit's input
     n_perturb: int = 4           # independent perturbed passes per update (averaged)
     n_hidden: int = 30

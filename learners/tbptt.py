@@ -17,7 +17,7 @@ With k >= T this is full BPTT, with exactly the same floating-point operations i
 (learners/bptt.py), so training gives bit-identical parameters (at the same lr, clip, init_scale).
 
 Defaults: lr 0.02 and clip 1.0 (BPTT's v1 values are 0.05 and 5.0) come from the seeded search
-`python -m studies.tune --learner tbptt`, results in studies/results/tune_tbptt.csv: the best
+`python -m studies.tune --learner tbptt`, results in docs/results/tune/tune_tbptt.csv: the best
 median unseen_acc at the 800-sweep budget; k = 2 is kept as the rule's defining choice.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from learners.common import RNN_PARAMS, clip_momentum_decay, init_rnn
 class TBPTTConfig:
     """Defaults: k = 2 (the rule's defining choice, not tuned; k >= T is bptt); lr, clip and
     init_scale are the best of `python -m studies.tune --learner tbptt` (16-point grid, median
-    unseen_acc over tuning seeds 100-102 at 800 sweeps: 0.496), studies/results/tune_tbptt.csv.
+    unseen_acc over tuning seeds 100-102 at 800 sweeps: 0.496), docs/results/tune/tune_tbptt.csv.
     The rest are the v1 values."""
     k: int = 2                 # truncation window: credit flows back through the last k steps
     n_hidden: int = 30

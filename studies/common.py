@@ -94,8 +94,9 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict) -> Parser:
         g.add_argument("--learners", default=None, metavar="A,B",
                        help="comma-separated learner names or 'module:Class' paths "
                             f"(default: {defaults['learners'] or 'every built-in'})")
-    g.add_argument("--seeds", type=positive_int if defaults.get("seeds") else nonneg_int,
-                   default=None, metavar="N", help=f"model seeds 0..N-1 ({d('seeds')})")
+    if "seeds" in defaults:
+        g.add_argument("--seeds", type=positive_int if defaults["seeds"] else nonneg_int,
+                       default=None, metavar="N", help=f"model seeds 0..N-1 ({d('seeds')})")
     g.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help=f"parallel worker processes of the local backend (default: "
                         f"{os.cpu_count() or 1}, the cores)")
