@@ -118,6 +118,15 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict) -> Parser:
     return p
 
 
+def add_flag(p, flag: str, type, help: str, defaults: dict, quick: dict, fmt=str, **kw):
+    """A study's own flag, its help ending in its default and --quick value."""
+    k = flag.lstrip("-").replace("-", "_")
+    q = f"; --quick {fmt(quick[k])}" if k in quick else ""
+    p.add_argument(flag, type=type, default=None,
+                   help=f"{help} (default {fmt(defaults[k]) if defaults.get(k) is not None else kw.pop('default_text', 'none')}{q})",
+                   **kw)
+
+
 def finish_args(p: Parser, argv, defaults: dict, quick: dict) -> argparse.Namespace:
     """Parse; every flag left unset takes its --quick value (with --quick) or its default."""
     args = p.parse_args(argv)
@@ -182,6 +191,19 @@ def check_learners(names: list[str], hyper: dict[str, dict], task_kwargs: dict |
         except (TypeError, ValueError) as e:
             raise StudyError(f"learner {n}: {e}") from None
     return task
+
+
+def begin(args, study: str, task_kwargs: dict | None = None, reserved: dict | None = None):
+    """The first steps of every study: its learners (checked), their --hyper settings (each
+    learner constructed on the task; `reserved` hyperparameters, {name: flag}, are the study's
+    own), then its results folder claimed. Returns (names, hyper, task, out)."""
+    names = learner_names(getattr(args, "learners", None))
+    hyper = hyper_by_learner(args.hyper, names)
+    for name, flag in (reserved or {}).items():
+        if any(name in h for h in hyper.values()):
+            raise StudyError(f"--hyper: {name} is set by {flag} in this study")
+    task = check_learners(names, hyper, task_kwargs)
+    return names, hyper, task, prepare_out(args.out, study, args.force)
 
 
 def cli(main, argv=None) -> int:

@@ -29,9 +29,8 @@ import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
-from studies.common import (check_learners, cli, finish_args, hyper_by_learner,
-                            learner_names, median_spread, nonneg_float, nonneg_int, positive_int,
-                            prepare_out, provenance, remove_stale, report_written, study_parser)
+from studies.common import (add_flag, begin, cli, finish_args, median_spread, nonneg_float, nonneg_int,
+                            positive_int, provenance, remove_stale, report_written, study_parser)
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS,
                               finish_movement_frame, movement_run, results_frame)
@@ -53,27 +52,22 @@ __all__ = ["movement_run", "MOVEMENT_COLUMNS", "main"]
 
 def parse_args(argv=None):
     p = study_parser("python -m studies.compare_learners", __doc__, DEFAULTS, QUICK)
-    p.add_argument("--sweeps", type=positive_int, default=None,
-                   help="sweeps per run (default: 800 fixed timing, 2000 variable; --quick 40)")
+    add_flag(p, "--sweeps", positive_int, "sweeps per run", DEFAULTS, QUICK,
+             default_text="800 fixed timing, 2000 variable")
     p.add_argument("--variable-timing", action="store_true", help="the variable-timing task variant")
-    p.add_argument("--dataset-seed", type=nonneg_int, default=None,
-                   help="seed of the 25-sequence data set (default 0)")
+    add_flag(p, "--dataset-seed", nonneg_int, "seed of the 25-sequence data set", DEFAULTS, QUICK)
     p.add_argument("--accuracy-only", action="store_true",
                    help="train and score only: no data-movement measurement")
-    p.add_argument("--measure-seeds", type=nonneg_int, default=None, metavar="N",
-                   help=f"measure one update on tracked arrays for the first N seeds (default "
-                        f"{DEFAULTS['measure_seeds']}, --quick {QUICK['measure_seeds']}; the other "
-                        "seeds reuse it when the program is identical on every measured seed)")
-    p.add_argument("--max-update-reads", type=nonneg_float, default=None, metavar="READS",
-                   help=f"skip a per-update measurement above this many reads (default "
-                        f"{DEFAULT_MAX_UPDATE_READS:.2g}, --quick {QUICK['max_update_reads']:.2g})")
-    p.add_argument("--whole-run-seeds", type=nonneg_int, default=None, metavar="N",
-                   help=f"trace the whole run for the first N seeds (default "
-                        f"{DEFAULTS['whole_run_seeds']})")
-    p.add_argument("--whole-run-max-reads", type=nonneg_float, default=None, metavar="READS",
-                   help=f"skip a whole-run trace estimated above this many reads (default "
-                        f"{DEFAULT_WHOLE_RUN_MAX_READS:.2g}, --quick "
-                        f"{QUICK['whole_run_max_reads']:.2g})")
+    g = "{:.2g}".format
+    add_flag(p, "--measure-seeds", nonneg_int, "measure one update on tracked arrays for the "
+             "first N seeds (the other seeds reuse it when the program is identical on every "
+             "measured seed)", DEFAULTS, QUICK, metavar="N")
+    add_flag(p, "--max-update-reads", nonneg_float, "skip a per-update measurement above this "
+             "many reads", DEFAULTS, QUICK, g, metavar="READS")
+    add_flag(p, "--whole-run-seeds", nonneg_int, "trace the whole run for the first N seeds",
+             DEFAULTS, QUICK, metavar="N")
+    add_flag(p, "--whole-run-max-reads", nonneg_float, "skip a whole-run trace estimated above "
+             "this many reads", DEFAULTS, QUICK, g, metavar="READS")
     raw = p.parse_args(argv)
     args = finish_args(p, argv, DEFAULTS, QUICK)
     if raw.accuracy_only:
@@ -180,11 +174,8 @@ def main(argv=None):
 def _main(argv):
     t0 = time.perf_counter()
     args = parse_args(argv)
-    names = learner_names(args.learners)
-    hyper = hyper_by_learner(args.hyper, names)
     task_kwargs = {"variable_timing": bool(args.variable_timing), "dataset_seed": args.dataset_seed}
-    task = check_learners(names, hyper, task_kwargs)
-    out = prepare_out(args.out, STUDY, args.force)
+    names, hyper, task, out = begin(args, STUDY, task_kwargs)
     measure = not args.accuracy_only
     specs = build_specs(names, args.seeds, args.sweeps, task_kwargs, measure=measure,
                         measure_seeds=args.measure_seeds, whole_run_seeds=args.whole_run_seeds,

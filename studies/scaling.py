@@ -44,8 +44,7 @@ import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
-from studies.common import (StudyError, check_learners, cli, finish_args, hyper_by_learner,
-                            int_list, learner_names, nonneg_float, prepare_out, provenance,
+from studies.common import (add_flag, begin, cli, finish_args, int_list, nonneg_float, provenance,
                             remove_stale, report_written, study_parser, positive_int)
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
                                   estimate_reads, plan_length, point_record, probe_model,
@@ -126,21 +125,15 @@ def _fmt(v):
 
 def parse_args(argv=None):
     p = study_parser("python -m studies.scaling", __doc__, DEFAULTS, QUICK)
-    p.add_argument("--lengths", type=int_list, default=None, metavar="T,T",
-                   help=f"sequence lengths T, each >= 2 (default {_fmt(DEFAULTS['lengths'])}; "
-                        f"--quick {_fmt(QUICK['lengths'])})")
-    p.add_argument("--hidden", type=int_list, default=None, metavar="H,H",
-                   help=f"hidden sizes (default {_fmt(DEFAULTS['hidden'])}; --quick "
-                        f"{_fmt(QUICK['hidden'])})")
-    p.add_argument("--sweeps", type=positive_int, default=None,
-                   help=f"sweeps per training run (default 800; --quick {QUICK['sweeps']})")
-    p.add_argument("--max-reads", type=nonneg_float, default=None, metavar="READS",
-                   help=f"skip a ByteDMD measurement estimated above this many tracked reads "
-                        f"(default {_fmt(DEFAULTS['max_reads'])}; --quick {_fmt(QUICK['max_reads'])})")
-    p.add_argument("--max-train-reads", type=nonneg_float, default=None, metavar="READS",
-                   help=f"skip training estimated above this many reads (per update x sweeps; "
-                        f"default {_fmt(DEFAULTS['max_train_reads'])}; --quick "
-                        f"{_fmt(QUICK['max_train_reads'])})")
+    add_flag(p, "--lengths", int_list, "sequence lengths T, each >= 2", DEFAULTS, QUICK, _fmt,
+             metavar="T,T")
+    add_flag(p, "--hidden", int_list, "hidden sizes", DEFAULTS, QUICK, _fmt, metavar="H,H")
+    add_flag(p, "--sweeps", positive_int, "sweeps per training run", DEFAULTS, QUICK,
+             default_text="800")
+    add_flag(p, "--max-reads", nonneg_float, "skip a ByteDMD measurement estimated above this "
+             "many tracked reads", DEFAULTS, QUICK, _fmt, metavar="READS")
+    add_flag(p, "--max-train-reads", nonneg_float, "skip training estimated above this many "
+             "reads (per update x sweeps)", DEFAULTS, QUICK, _fmt, metavar="READS")
     args = finish_args(p, argv, DEFAULTS, QUICK)
     if min(args.lengths) < 2:
         p.error("--lengths: every T must be >= 2 (the task needs 25 distinct sequences)")
@@ -197,12 +190,7 @@ def main(argv=None):
 def _main(argv):
     t0 = time.perf_counter()
     args = parse_args(argv)
-    names = learner_names(args.learners)
-    hyper = hyper_by_learner(args.hyper, names)
-    if any("n_hidden" in h for h in hyper.values()):
-        raise StudyError("--hyper: n_hidden is set by --hidden in this study")
-    check_learners(names, hyper)
-    out = prepare_out(args.out, STUDY, args.force)
+    names, hyper, _, out = begin(args, STUDY, reserved={"n_hidden": "--hidden"})
     print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
           f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
           f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
