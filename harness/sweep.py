@@ -133,6 +133,12 @@ def resolve_spec(spec: dict) -> dict:
         cls = type(learner)
         s["learner_class"] = f"{cls.__module__}:{cls.__qualname__}"
         s["config"] = dataclasses.asdict(learner.config)
+        try:                         # hyper: only what differs from the task's defaults
+            base = dataclasses.asdict(cls.for_task(task).config)
+            s["hyper"] = {k: v for k, v in (s.get("hyper") or {}).items() if base.get(k) != v
+                          or type(base.get(k)) is not type(v)}
+        except (TypeError, ValueError):
+            pass
         outside = learner_source(cls)
         if outside is not None:
             code["learner_source"] = outside

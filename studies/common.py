@@ -159,6 +159,9 @@ def learner_names(arg: str | None, default: list[str] | None = None) -> list[str
             cls = learners.get(n)
         except ValueError as e:
             raise StudyError(f"--learners: {e}") from None
+        except Exception as e:       # the rule's module itself is broken (a syntax error, ...)
+            raise StudyError(f"--learners: cannot load {n!r}: {type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}") from None
         if cls in seen:
             raise StudyError(f"--learners: {n!r} names the same learner as {seen[cls]!r}; "
                              "list each learner once")
