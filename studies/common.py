@@ -162,6 +162,8 @@ def learner_names(arg: str | None, default: list[str] | None = None) -> list[str
         except Exception as e:       # the rule's module itself is broken (a syntax error, ...)
             raise StudyError(f"--learners: cannot load {n!r}: {type(e).__name__}: "
                              f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        if n in seen.values():
+            raise StudyError(f"--learners: {n!r} is listed twice; list each learner once")
         if cls in seen:
             raise StudyError(f"--learners: {n!r} names the same learner as {seen[cls]!r}; "
                              "list each learner once")

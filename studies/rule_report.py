@@ -240,7 +240,11 @@ def parse_args(argv=None):
     p = study_parser("python -m studies.rule_report", __doc__, DEFAULTS, QUICK)
     p.add_argument("--sweeps", type=positive_int, default=None,
                    help=f"sweeps per run (default {DEFAULT_SWEEPS}; --quick {QUICK['sweeps']})")
-    return finish_args(p, argv, DEFAULTS, QUICK)
+    a = finish_args(p, argv, DEFAULTS, QUICK)
+    if a.hyper:
+        p.error("--hyper does not apply to rule_report: it reports every rule at its defaults "
+                "(use compare_learners --hyper)")
+    return a
 
 
 def main(argv=None) -> int:
@@ -250,10 +254,6 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     t0 = time.perf_counter()
     a = parse_args(argv)
-    if a.hyper:
-        from studies.common import StudyError
-        raise StudyError("--hyper does not apply to rule_report: it reports every rule at its "
-                         "defaults (use compare_learners --hyper)")
     out = prepare_out(a.out, STUDY, a.force)
     rows = row_specs(a.seeds, a.sweeps)
     specs = build_specs(rows, a.seeds, a.sweeps)

@@ -59,6 +59,7 @@ DEFAULTS = {"learners": None, "lengths": (5, 10, 20, 40, 80), "hidden": (30, 60)
 # reads of one plain training run (~4e9 plain reads/s)
 QUICK = {"lengths": (5, 10, 20), "hidden": (30,), "seeds": 1, "sweeps": 60,
          "max_reads": 2e7, "max_train_reads": 1e10, "out": "results/scaling_quick"}
+RESERVED = {"n_hidden": "--hidden"}          # hyperparameters this study sets itself
 OUTPUTS = ["scaling.csv", "scaling_fits.csv", "summary.md", "scaling.png", "results.json"]
 CSV_COLUMNS = ["learner", "n_hidden", "T", "status", "est_reads", "reads", "writes", "bytedmd",
                "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "peak_memory_bytes",
@@ -190,7 +191,7 @@ def main(argv=None):
 def _main(argv):
     t0 = time.perf_counter()
     args = parse_args(argv)
-    names, hyper, _, out = begin(args, STUDY, reserved={"n_hidden": "--hidden"})
+    names, hyper, _, out = begin(args, STUDY, reserved=RESERVED)
     print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
           f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
           f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
