@@ -3,7 +3,7 @@
 A `Tracker` records one program (metrics.trace contract); a `TrackedArray` wraps a plain ndarray
 (`data`, computed by the very same numpy call a plain run makes) and an int64 array of the same
 shape (`ids`) naming the value held in every slot (-1: a constant, free and never on the stack).
-Every modelled numpy operation appends the scalar instructions of COST_MODEL.md section 2 as
+Every modelled numpy operation appends the scalar instructions of docs/cost_model.md section 2 as
 whole numpy arrays (one append per operation, never one Python object per element):
 
     elementwise ufunc   one instruction per output element, C order, operands in argument order

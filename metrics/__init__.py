@@ -1,4 +1,4 @@
-"""Cost models over the record of a tracked run (COST_MODEL.md).
+"""Cost models over the record of a tracked run (docs/cost_model.md).
 
     metrics.bytedmd(func, args, bytes_per_element=None) -> int        ByteDMD cost of func(*args)
     metrics.bytedmd_trace(func, args) -> ndarray                     element depth of every read

@@ -8,7 +8,7 @@
 
 Units: reads and writes in elements (one scalar value each), read_bytes/write_bytes in bytes,
 ByteDMD in its own unit (sum over bytes read of ceil(sqrt(byte depth))), ARD in elements of
-buffer traffic (COST_MODEL.md section 3), reuse distances in distinct values.
+buffer traffic (docs/cost_model.md section 3), reuse distances in distinct values.
 """
 from __future__ import annotations
 

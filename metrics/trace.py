@@ -16,7 +16,7 @@ Contract (shared by `harness.tracking`, which writes it, and every cost model in
 * `label[v]` (uint16): index into `label_names` naming the array value v belongs to (0 is
   "(unnamed)"); a read of v is attributed to that label.
 * `keep`: ids of the values that stay on the stack to the end (what the program returns).
-* `buffer_events`: buffer-level events for ARD/DMC (COST_MODEL.md section 3): arrays `kind`
+* `buffer_events`: buffer-level events for ARD/DMC (docs/cost_model.md section 3): arrays `kind`
   (0 = write, 1 = read), `buffer` (int64 id) and `size` (elements).
 * `escapes`: how many elements left tracking (float(), bool(), np.asarray(), ...).
 

@@ -90,7 +90,7 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
     lines = ["# Scaling with sequence length: data movement per update vs T", "",
              f"Fixed-timing SequenceLookup(length=T); hidden sizes {', '.join(map(str, args.hidden))}; "
              f"ByteDMD of one update after {WARM_SWEEPS} warm sweeps (cost units, "
-             f"COST_MODEL.md section 1); budgets: --max-reads {args.max_reads:.2g} tracked reads per "
+             f"docs/cost_model.md section 1); budgets: --max-reads {args.max_reads:.2g} tracked reads per "
              f"measured update, --max-train-reads {args.max_train_reads:.2g}. "
              f"'skip' = estimated over budget (reason in scaling.csv and below).", "",
              "## ByteDMD per update", "",
