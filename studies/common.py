@@ -82,7 +82,7 @@ def hyper_setting(s):
 COMMON = ("learners", "seeds", "workers", "out", "backend", "run_timeout")
 
 
-def study_parser(prog: str, doc: str, defaults: dict, quick: dict) -> Parser:
+def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: int = 1) -> Parser:
     """A parser with the flags every study shares (same meaning everywhere), help showing this
     study's defaults and what --quick changes. The study adds its own flags."""
     def d(k, fmt=str):
@@ -95,7 +95,7 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict) -> Parser:
                        help="comma-separated learner names or 'module:Class' paths "
                             f"(default: {defaults['learners'] or 'every built-in'})")
     if "seeds" in defaults:
-        g.add_argument("--seeds", type=positive_int if defaults["seeds"] else nonneg_int,
+        g.add_argument("--seeds", type=positive_int if min_seeds else nonneg_int,
                        default=None, metavar="N", help=f"model seeds 0..N-1 ({d('seeds')})")
     g.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help=f"parallel worker processes of the local backend (default: "

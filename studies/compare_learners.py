@@ -202,7 +202,8 @@ def _main(argv):
     written = write_outputs(out, rows, df, summary, baselines, measure)
     atomic_write_json(out / "results.json",
                       provenance(STUDY, vars(args) | {"learners": names}, names, hyper, task_kwargs,
-                                 wall_s=time.perf_counter() - t0))
+                                 wall_s=time.perf_counter() - t0, baselines=baselines,
+                                 runs=[r["key"] for r in rows]))
     remove_stale(out, OUTPUTS, written + ["results.json"])
     print(summary)
     report_written(out, written + ["results.json"])

@@ -125,7 +125,7 @@ def _fmt(v):
 
 
 def parse_args(argv=None):
-    p = study_parser("python -m studies.scaling", __doc__, DEFAULTS, QUICK)
+    p = study_parser("python -m studies.scaling", __doc__, DEFAULTS, QUICK, min_seeds=0)
     add_flag(p, "--lengths", int_list, "sequence lengths T, each >= 2", DEFAULTS, QUICK, _fmt,
              metavar="T,T")
     add_flag(p, "--hidden", int_list, "hidden sizes", DEFAULTS, QUICK, _fmt, metavar="H,H")

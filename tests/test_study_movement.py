@@ -133,3 +133,25 @@ def test_quick_runs_every_learner(tmp_path):
     assert sorted(df["learner"].unique()) == sorted(learners.available())
     assert len(df) == 2 * len(learners.available()) and df["error"].isna().all()
     assert "## Data movement" in p.stdout
+
+
+def test_figures_are_png_and_pdf_and_replot_rebuilds_them(energy_out):
+    from studies import replot
+    figs = ("curves", "pareto", "cost_breakdown", "reuse")
+    for f in figs:
+        assert (energy_out / f"{f}.pdf").read_bytes()[:4] == b"%PDF", f
+        (energy_out / f"{f}.png").unlink()
+        (energy_out / f"{f}.pdf").unlink()
+    assert replot.main([str(energy_out)]) == 0
+    for f in figs:
+        assert (energy_out / f"{f}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
+        assert (energy_out / f"{f}.pdf").exists(), f
+
+
+def test_learner_colours_are_fixed():
+    from studies.common import STYLE, learner_style
+    import learners
+    assert set(learners.available()) <= set(STYLE)
+    assert len({STYLE[n] for n in learners.available()}) == len(learners.available())
+    assert learner_style("my_rules:X") == learner_style("my_rules:X")
+    assert learner_style("my_rules:X")[0] not in {c for c, _ in STYLE.values()}
