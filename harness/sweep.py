@@ -312,6 +312,9 @@ def run_sweep(specs: list[dict], out_dir, workers: int | None = None, backend: s
                 done(i, row)
             run_jobs([(spec, path) for _, spec, path in todo], _run_and_save, workers, on_exit,
                      timeout=run_timeout)
+    except Interrupted as e:
+        e.runs_dir = runs_dir                  # where the finished runs are, for the message
+        raise
     finally:
         if bar is not None:
             bar.close()

@@ -261,7 +261,8 @@ def provenance(study: str, config: dict, learners_used: list[str] | None = None,
             "python": platform.python_version(), "packages": versions,
             "machine": {"platform": platform.platform(), "machine": platform.machine(),
                         "cpus": os.cpu_count()},
-            "threads": thread_settings(),
+            "threads": {"study_process": thread_settings(),
+                        "run_processes": "one BLAS/OpenMP thread each (harness.pool.one_blas_thread)"},
             "command": " ".join([f"python -m studies.{study}"] + sys.argv[1:]), **extra}
 
 

@@ -188,6 +188,7 @@ def test_ctrl_c_stops_promptly_without_traceback(tmp_path):
     assert p.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted:" in err and "Rerun the same command to resume" in err
+    assert f"saved in {tmp_path / 'o' / 'runs'}" in err
     assert not any(_alive(k) for k in kids)
 
 
