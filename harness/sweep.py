@@ -200,7 +200,11 @@ def execute(spec: dict) -> dict:
 
 def _run_and_save(spec: dict, path: str) -> dict:
     row = execute(spec)
-    atomic_write_json(path, row)
+    try:
+        atomic_write_json(path, row)
+    except (TypeError, ValueError) as e:     # the runner returned something JSON cannot hold
+        row = _row(row["spec"], row["key"], f"the run's result cannot be saved as JSON: {e}")
+        atomic_write_json(path, row)
     return row
 
 
