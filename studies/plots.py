@@ -61,17 +61,25 @@ def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
         g = ok[ok["learner"] == name]
         conv = g[~g["bytedmd_to_criterion"].isna()]
         nev = g[g["bytedmd_to_criterion"].isna()]
-        ax.scatter(conv["cost_plot"], conv["unseen_acc"], s=18, color=col[name], alpha=0.6)
-        ax.scatter(nev["cost_plot"], nev["unseen_acc"], s=18, facecolors="none",
+        mk = learner_style(name)[1]
+        ax.scatter(conv["cost_plot"], conv["unseen_acc"], s=18, marker=mk, color=col[name],
+                   alpha=0.6)
+        ax.scatter(nev["cost_plot"], nev["unseen_acc"], s=18, marker=mk, facecolors="none",
                    edgecolors=[col[name]], alpha=0.8)
         if len(conv):
             mx, my = float(conv["cost_plot"].median()), float(g["unseen_acc"].median())
             meds.append((name, mx, my))
-            ax.scatter([mx], [my], s=120, marker="D", color=col[name], edgecolors="black",
+            ax.scatter([mx], [my], s=120, marker=mk, color=col[name], edgecolors="black",
                        label=f"{name} ({len(conv)}/{len(g)} converged)")
         else:
-            ax.scatter([], [], s=60, facecolors="none", edgecolors=[col[name]],
+            ax.scatter([], [], s=60, marker=mk, facecolors="none", edgecolors=[col[name]],
                        label=f"{name} (never converged)")
+    # what the kinds of mark mean
+    ax.scatter([], [], s=18, color="0.4", label="one seed, converged")
+    ax.scatter([], [], s=18, facecolors="none", edgecolors=["0.4"],
+               label="one seed, never converged (at its whole budget's cost)")
+    ax.scatter([], [], s=120, color="0.4", edgecolors="black",
+               label="median of the converged seeds (x), of all seeds (y)")
     if meds:
         front = pareto_front([m[1] for m in meds], [m[2] for m in meds])
         fx = [meds[i][1] for i in front]

@@ -132,3 +132,26 @@ def test_fuzz_flags_give_success_or_a_clean_error(capsys, tmp_path_factory, modu
     assert "Traceback" not in err, (argv, err)
     if code == 2:
         assert len(err.splitlines()) == 1, (argv, err)
+
+
+def test_console_scripts_point_at_study_mains():
+    import importlib
+    import tomllib
+    root = Path(__file__).resolve().parents[1]
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"compare-learners", "learner-scaling", "rule-report", "tune-learner",
+            "replot"} <= set(scripts)
+    for target in scripts.values():
+        module, _, func = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), func)), target
+
+
+def test_help_of_every_study_shows_the_shared_flags(capsys):
+    for module in (compare_learners, scaling, rule_report):
+        with pytest.raises(SystemExit) as e:
+            module.parse_args(["--help"])
+        assert e.value.code == 0
+        text = capsys.readouterr().out
+        for flag in ("--seeds", "--workers", "--out", "--quick", "--no-progress", "--backend",
+                     "--run-timeout", "--force", "--hyper"):
+            assert flag in text, (module.__name__, flag)
