@@ -34,6 +34,15 @@ def _failed(e: BaseException) -> str:
     return f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
+def update_columns(rep) -> dict:
+    """The columns of one measured update's report that every study keeps: ByteDMD (cost
+    units) in total and per phase, reads and writes (elements), bytes read, escapes."""
+    phase = dict(zip(rep.by_phase["phase"], rep.by_phase["bytedmd"]))
+    return {"bytedmd": int(rep.bytedmd), "reads": int(rep.reads), "writes": int(rep.writes),
+            "read_bytes": int(rep.read_bytes), "escapes": int(rep.escapes),
+            **{f"bytedmd_{p}": int(phase.get(p, 0)) for p in ("forward", "credit", "update")}}
+
+
 def movement_run(spec: dict) -> dict:
     """One learner and seed: plain training (under memray), and, when the spec asks for it, one
     warm update measured on tracked arrays and the whole run traced as one program. Units:
@@ -90,15 +99,11 @@ def _measure_update(spec, task, row):
                                  if row["update_note"].startswith("skipped")
                                  else "skipped: the per-update measurement failed")
         return None
-    phase = dict(zip(rep.by_phase["phase"], rep.by_phase["bytedmd"]))
+    cols = update_columns(rep)
+    row.update(per_update_measured=True, update_note=None,
+               bytedmd_per_update=cols.pop("bytedmd"), **cols)
     row.update({
-        "per_update_measured": True, "update_note": None,
-        "bytedmd_per_update": rep.bytedmd, "ard": rep.ard, "dmc": rep.dmc, "reads": rep.reads,
-        "writes": rep.writes, "read_bytes": rep.read_bytes, "escapes": rep.escapes,
-        "mean_reuse_distance": rep.mean_reuse_distance,
-        "bytedmd_forward": int(phase.get("forward", 0)),
-        "bytedmd_credit": int(phase.get("credit", 0)),
-        "bytedmd_update": int(phase.get("update", 0)),
+        "ard": rep.ard, "dmc": rep.dmc, "mean_reuse_distance": rep.mean_reuse_distance,
         "by_array": rep.by_array.to_dict(orient="list"),
         "reuse_histogram": None if rep.reuse_histogram is None
         else pd.DataFrame(rep.reuse_histogram).to_dict(orient="list"),

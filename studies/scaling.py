@@ -44,6 +44,7 @@ import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
+from studies.movement import update_columns
 from studies.common import (add_flag, begin, cli, finish_args, int_list, nonneg_float, provenance,
                             remove_stale, report_written, study_parser, positive_int)
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
@@ -92,12 +93,7 @@ def measure_point(spec: dict) -> dict:
     if spec.get("bytedmd", True):
         rep = measure_update(make_learner(spec, task), task, seed=seed,
                              warm_sweeps=spec.get("warm_sweeps", WARM_SWEEPS), reuse=False)
-        phase = dict(zip(rep.by_phase["phase"], rep.by_phase["bytedmd"]))
-        out.update(bytedmd=int(rep.bytedmd), reads=int(rep.reads), writes=int(rep.writes),
-                   read_bytes=int(rep.read_bytes), escapes=int(rep.escapes),
-                   bytedmd_forward=int(phase.get("forward", 0)),
-                   bytedmd_credit=int(phase.get("credit", 0)),
-                   bytedmd_update=int(phase.get("update", 0)))
+        out.update(update_columns(rep))
     if spec.get("memory") == "update":
         peak, _ = peak_memory_bytes(_one_plain_update, make_learner(spec, task), task, seed)
         out["peak_memory_bytes"] = int(peak)
