@@ -14,7 +14,8 @@ traced as one program (when its estimated reads fit --whole-run-max-reads), besi
 per_update_x_updates. A measurement that fails keeps the training row, with the reason in its note.
 
 Writes into --out: results.csv (one row per learner and seed), summary.md (medians with the
-range across seeds), figures (curves, pareto, cost_breakdown, reuse; PNG and PDF),
+range across seeds), curves.csv (tidy training curves with cumulative ByteDMD), figures
+(curves, pareto, cost_breakdown, reuse; PNG and PDF),
 results.json (the config, resolved hyperparameters, git commit, packages, machine and threads),
 and runs/ (one file per finished run: rerunning the same command resumes, redoing nothing that
 finished; a file that does not match its run is recomputed).
@@ -33,7 +34,8 @@ from studies.common import (add_flag, begin, cli, finish_args, median_spread, no
                             positive_int, provenance, remove_stale, report_written, study_parser)
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS,
-                              finish_movement_frame, movement_run, results_frame)
+                              curves_frame, finish_movement_frame, movement_run,
+                              results_frame)
 
 STUDY = "compare_learners"
 BASE_COLUMNS = ["learner", "seed", "train_acc", "test_acc", "unseen_acc", "converged_sweep",
@@ -44,7 +46,7 @@ DEFAULTS = {"learners": None, "seeds": 10, "out": "results/compare_learners", "s
 QUICK = {"seeds": 2, "sweeps": 40, "measure_seeds": 1, "whole_run_seeds": 1,
          "max_update_reads": 20_000_000, "whole_run_max_reads": 100_000_000,
          "out": "results/compare_learners_quick"}
-OUTPUTS = ["results.csv", "summary.md", "results.json", "curves.png", "pareto.png",
+OUTPUTS = ["results.csv", "summary.md", "results.json", "curves.csv", "curves.png", "pareto.png",
            "cost_breakdown.png", "reuse.png"]
 ACC, INT, SEC = "{:.3f}", "{:.0f}", "{:.2f}"
 __all__ = ["movement_run", "MOVEMENT_COLUMNS", "main"]
@@ -216,12 +218,13 @@ def write_outputs(out: Path, rows, df, summary, baselines, measure) -> list[str]
     atomic_write_csv(out / "results.csv", df)
     atomic_write_text(out / "summary.md", "# compare_learners: medians [min–max] over seeds\n\n"
                       + summary)
-    figs = [plots.plot_curves(rows, out / "curves.png")]
+    atomic_write_csv(out / "curves.csv", curves_frame(rows, df))
+    figs = [plots.plot_curves(rows, out / "curves.png", df if measure else None)]
     if measure and df["error"].isna().any():
         figs += [plots.plot_pareto(df, out / "pareto.png", baseline=baselines["best"]),
                  plots.plot_cost_breakdown(rows, out / "cost_breakdown.png"),
                  plots.plot_reuse(rows, out / "reuse.png")]
-    return ["results.csv", "summary.md"] + [Path(f).name for f in figs if f]
+    return ["results.csv", "summary.md", "curves.csv"] + [Path(f).name for f in figs if f]
 
 
 if __name__ == "__main__":

@@ -197,3 +197,27 @@ def finish_movement_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def curves_frame(rows: list[dict], df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy training curves: one row per learner, seed and sweep (loss, train and held-out
+    accuracy before that sweep's update), with the cumulative ByteDMD of the updates made before
+    it (sweep - 1 updates times the seed's per-update ByteDMD) where that is known."""
+    per = {}
+    if df is not None and "bytedmd_per_update" in df:
+        for _, r in df.iterrows():
+            if pd.notna(r.get("bytedmd_per_update")):
+                per[(r["learner"], int(r["seed"]))] = int(r["bytedmd_per_update"])
+    frames = []
+    for r in rows:
+        if r.get("error") is None and r.get("history"):
+            h = pd.DataFrame(r["history"])
+            h.insert(0, "sweep", range(1, len(h) + 1))
+            h.insert(0, "seed", r["seed"])
+            h.insert(0, "learner", r["learner"])
+            b = per.get((r["learner"], r["seed"]))
+            h["bytedmd_cumulative"] = pd.array([None if b is None else (s - 1) * b
+                                                for s in h["sweep"]], dtype="Int64")
+            frames.append(h)
+    if not frames:
+        return pd.DataFrame(columns=["learner", "seed", "sweep", "loss", "train_acc", "test_acc",
+                                     "bytedmd_cumulative"])
+    return pd.concat(frames, ignore_index=True)

@@ -14,10 +14,17 @@ def _colors(names):
     return {n: learner_style(n)[0] for n in names}
 
 
-def plot_curves(rows: list[dict], path):
-    """Median training loss (log scale) per learner over sweeps, with the seed range shaded."""
+def plot_curves(rows: list[dict], path, df: pd.DataFrame | None = None):
+    """Median training loss (log scale) per learner, seed range shaded: against sweeps (left)
+    and, for learners whose per-update ByteDMD is known (the median of `df`'s
+    bytedmd_per_update, cost units), against the cumulative ByteDMD of the updates made (right)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    per_update = {}
+    if df is not None and "bytedmd_per_update" in df:
+        med = df[df["error"].isna()].groupby("learner")["bytedmd_per_update"].median()
+        per_update = {k: float(v) for k, v in med.items() if pd.notna(v) and v > 0}
+    panels = 2 if per_update else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 4.2), squeeze=False)
     by = {}
     for r in rows:
         if r.get("error") is None and r.get("history"):
@@ -26,16 +33,24 @@ def plot_curves(rows: list[dict], path):
     for name, curves in by.items():
         n = min(len(c) for c in curves)
         m = np.stack([c[:n] for c in curves])
-        x = np.arange(1, n + 1)
-        ax.plot(x, np.median(m, axis=0), color=col[name], marker=learner_style(name)[1],
-                markevery=0.1, ms=4, label=f"{name} (n={len(curves)})")
-        ax.fill_between(x, m.min(axis=0), m.max(axis=0), color=col[name], alpha=0.15)
-    ax.set_yscale("log")
-    ax.set_xscale("log")
-    ax.set_xlabel("sweep (full passes over the 20 training sequences)")
-    ax.set_ylabel("training loss (0.5 · mean squared error)")
-    ax.set_title("Training loss per learner: median over seeds, range shaded")
-    ax.legend(fontsize=8)
+        sweeps = np.arange(1, n + 1)
+        xs = [sweeps] + ([(sweeps - 1) * per_update[name]] if name in per_update else [])
+        for ax, x in zip(axes[0], xs):
+            keep = x > 0                     # log axis: the cost before the first update is 0
+            ax.plot(x[keep], np.median(m, axis=0)[keep], color=col[name],
+                    marker=learner_style(name)[1], markevery=0.1, ms=4,
+                    label=f"{name} (n={len(curves)})")
+            ax.fill_between(x[keep], m.min(axis=0)[keep], m.max(axis=0)[keep], color=col[name],
+                            alpha=0.15)
+    labels = [("sweep (full passes over the 20 training sequences)", "against sweeps"),
+              ("cumulative ByteDMD of the updates made (cost units)", "against data moved")]
+    for ax, (xl, t) in zip(axes[0], labels):
+        ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel("training loss (0.5 · mean squared error)")
+        ax.set_title(f"Training loss {t}: median over seeds, range shaded", fontsize=10)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -48,7 +48,7 @@ def replot_compare(folder: Path) -> list[str]:
         written.append(plots.plot_pareto(df, folder / "pareto.png", baseline=baseline))
     rows = _rows(folder, prov)
     if rows:
-        written.append(plots.plot_curves(rows, folder / "curves.png"))
+        written.append(plots.plot_curves(rows, folder / "curves.png", df))
         written.append(plots.plot_cost_breakdown(rows, folder / "cost_breakdown.png"))
         written.append(plots.plot_reuse(rows, folder / "reuse.png"))
     return [Path(w).name for w in written if w]

@@ -155,3 +155,15 @@ def test_learner_colours_are_fixed():
     assert len({STYLE[n] for n in learners.available()}) == len(learners.available())
     assert learner_style("my_rules:X") == learner_style("my_rules:X")
     assert learner_style("my_rules:X")[0] not in {c for c, _ in STYLE.values()}
+
+
+def test_curves_csv_is_tidy_with_cumulative_bytedmd(energy_out):
+    cur = pd.read_csv(energy_out / "curves.csv")
+    res = pd.read_csv(energy_out / "results.csv")
+    assert list(cur.columns[:3]) == ["learner", "seed", "sweep"]
+    ok = res[res["error"].isna()]
+    assert len(cur) == int(ok["updates"].sum())        # one row per sweep of every finished run
+    for _, r in ok.iterrows():
+        c = cur[(cur["learner"] == r["learner"]) & (cur["seed"] == r["seed"])]
+        assert list(c["sweep"]) == list(range(1, int(r["updates"]) + 1))
+        assert c["bytedmd_cumulative"].iloc[-1] == (r["updates"] - 1) * r["bytedmd_per_update"]
