@@ -36,7 +36,7 @@ import traceback
 from pathlib import Path
 
 from harness.io import atomic_write_json
-from harness.pool import Interrupted, one_blas_thread, run_jobs  # noqa: F401 (re-exported)
+from harness.pool import Interrupted, one_blas_thread, run_jobs
 
 DEFAULT_RUNNER = "harness.sweep:train_run"
 SCHEMA = 2
