@@ -1,6 +1,6 @@
 """Measuring a learner's data movement: one update, or a whole training run.
 
-    rep = measure_update(learner, task, seed=0)           # COST_MODEL.md section 6, per update
+    rep = measure_update(learner, task, seed=0)           # docs/cost_model.md section 6, per update
     result, rep = measure_run(learner, task, seed=0)      # the whole run as one program
 
 Both run the learner's unmodified code on tracked arrays (metrics.tracking) and price the record

@@ -65,7 +65,7 @@ What the rule needs that a synapse would not have:
 Defaults are provisional until the re-tune on a validation split (issue 11): feedback "random"
 (local), alpha = 1.0 (the shared v1 network, the same network family as every rule's default),
 trace_decay 0.9 and lr 0.02 (as chosen before by `python -m studies.tune --learner eprop`,
-studies/results/tune_eprop.csv, whose winner was feedback "readout", alpha 0.3 - a leaky network
+docs/results/tune/tune_eprop.csv, whose winner was feedback "readout", alpha 0.3 - a leaky network
 and weight transport: reachable as eprop(feedback="readout", alpha=0.3, clip_mode="global")),
 clip 5.0 per parameter, the rest the shared v1 values.
 """

@@ -57,7 +57,7 @@ weight array; clip=None needs none; clip_mode "global" needs the whole gradient'
 Defaults are provisional until the re-tune on a validation split (issue 11): sigma 0.1,
 n_perturb 4 and lr 0.01 are the best of `python -m studies.tune --learner node_perturbation` (the
 full 36-point grid, median unseen_acc over tuning seeds 100-102 at 800 sweeps: 0.566, with global
-clipping), studies/results/tune_node_perturbation.csv; clip_mode "per_parameter" (locality);
+clipping), docs/results/tune/tune_node_perturbation.csv; clip_mode "per_parameter" (locality);
 the rest the shared v1 values.
 """
 from __future__ import annotations

@@ -31,7 +31,7 @@ error through W_hy^T (weight transport), and clip_mode "global" needs the whole 
 Defaults: BPTT's v1 values, by construction (RTRL computes BPTT's gradient, so with the same
 hyperparameters it follows BPTT's trajectory to rounding: seed 0 gives 20/20, 4/5, converged at
 sweep 22). Not tuned separately: `python -m studies.tune --learner rtrl` only checks two step
-sizes against bptt's own rows, studies/results/tune_rtrl.csv.
+sizes against bptt's own rows, docs/results/tune/tune_rtrl.csv.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ clip_mode "global" (the default) needs the norm of the whole gradient.
 
 Defaults: lr 0.02 and clip 1.0 (BPTT's v1 values are 0.05 and 5.0) come from the seeded search
 `python -m studies.tune --learner tbptt` (16-point grid, median unseen_acc over tuning seeds
-100-102 at 800 sweeps: 0.496), studies/results/tune_tbptt.csv; k = 2 is kept as the rule's
+100-102 at 800 sweeps: 0.496), docs/results/tune/tune_tbptt.csv; k = 2 is kept as the rule's
 defining choice (not tuned; k >= T is bptt). The rest are the shared v1 values.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measuring data movement: recording a program and pricing it (COST_MODEL.md).
+"""Measuring data movement: recording a program and pricing it (docs/cost_model.md).
 
     metrics.bytedmd(func, args, bytes_per_element=None) -> int        ByteDMD cost of func(*args)
     metrics.bytedmd_trace(func, args) -> ndarray                     element depth of every read

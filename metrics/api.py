@@ -1,10 +1,10 @@
 """ByteDMD of a plain numpy function: run it on tracked arrays and price the recorded program.
 
-    metrics.bytedmd(lambda A, B: A @ B, (A, B))          -> int  (COST_MODEL.md section 1)
+    metrics.bytedmd(lambda A, B: A @ B, (A, B))          -> int  (docs/cost_model.md section 1)
     metrics.bytedmd_trace(lambda A, B: A @ B, (A, B))    -> element depth of every read
     trace_call(func, args)                               -> (result, metrics.trace.Trace)
 
-Conventions (COST_MODEL.md section 1): the arguments are pushed at no cost, the last first, so
+Conventions (docs/cost_model.md section 1): the arguments are pushed at no cost, the last first, so
 that the first argument ends on top (C order within each); the returned value(s) -- a tracked
 array, a number, or a tuple/list/dict of them -- stay on the stack to the end.
 """

@@ -1,4 +1,4 @@
-"""Buffer-level ARD and DMC (COST_MODEL.md section 3).
+"""Buffer-level ARD and DMC (docs/cost_model.md section 3).
 
 One global clock (units: elements). Every write or read of a buffer of `size` elements advances it
 by `size`; a write stamps the buffer with the clock before it advances; a read's distance is the

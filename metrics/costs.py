@@ -1,4 +1,4 @@
-"""Exact ByteDMD read costs (COST_MODEL.md section 1), in Python integers and as numba kernels.
+"""Exact ByteDMD read costs (docs/cost_model.md section 1), in Python integers and as numba kernels.
 
     byte_prefix_cost(N)            S(N) = sum_{i=1..N} ceil(sqrt(i)), N a depth in bytes
     read_cost(byte_depth, nbytes)  cost of reading an element whose deepest byte is at byte_depth

@@ -11,7 +11,7 @@ The model (docs/energy.md):
 
 * **Reuse distance in bytes** of a read: the bytes of the distinct values touched since the
   previous touch of the value read, the value itself included -- the depth in bytes of its
-  deepest byte in an LRU stack of values (as ByteDMD counts depth, COST_MODEL.md section 1).
+  deepest byte in an LRU stack of values (as ByteDMD counts depth, docs/cost_model.md section 1).
   With every value b bytes wide it is (d + 1) * b, d the element reuse distance of section 4
   (distinct *other* values). The touches are those of `metrics.trace_reuse_distances`: every read,
   and every creation of a value (an instruction's output, a pushed input).
@@ -26,7 +26,7 @@ The model (docs/energy.md):
   come from outside the program). So a value kept in registers/L1 costs a write and reads at L1;
   a stored history read back from DRAM costs a DRAM write plus DRAM reads.
 * **Arithmetic.** Every instruction with at least one read (one scalar operation,
-  COST_MODEL.md section 2; escapes such as float(x) included) costs pj_per_op.
+  docs/cost_model.md section 2; escapes such as float(x) included) costs pj_per_op.
 
 Units: capacities and distances in bytes, energies in pJ (1 pJ = 1e-12 J).
 """

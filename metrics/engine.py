@@ -1,4 +1,4 @@
-"""Exact, fast ByteDMD pricing of a `metrics.trace.Trace` (COST_MODEL.md section 1).
+"""Exact, fast ByteDMD pricing of a `metrics.trace.Trace` (docs/cost_model.md section 1).
 
 `bytedmd_price(trace)` gives exactly what `metrics.oracle.oracle_bytedmd` gives (same cost, same
 depth of every read, same per-phase split), in O(log n) work per read and memory bounded by the
@@ -63,7 +63,7 @@ class PriceResult:
 def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_depths: bool = False,
                   *, ts_capacity: int = 1 << 16, spill: bool | None = None,
                   spill_dir: str | None = None, window: int = 1 << 20) -> PriceResult:
-    """Exact ByteDMD of `trace` (COST_MODEL.md section 1), streaming over `trace.chunks`.
+    """Exact ByteDMD of `trace` (docs/cost_model.md section 1), streaming over `trace.chunks`.
 
     bytes_per_element: if given, every value is that many bytes wide (else trace value_bytes).
     return_depths: also return the element depth of every read (an int64 array of n_reads).

@@ -190,7 +190,7 @@ def level_overflow_distances(hierarchy: MemoryHierarchy | None = None,
 
     In bytes (default): capacity_bytes + 1 (a read hits the level iff its reuse distance in bytes,
     the value itself included, is <= capacity_bytes). With bytes_per_element=b, in elements as
-    COST_MODEL.md section 4 counts them (distinct *other* values d; the read costs (d + 1) * b
+    docs/cost_model.md section 4 counts them (distinct *other* values d; the read costs (d + 1) * b
     bytes of depth): floor(capacity_bytes / b)."""
     h = DEFAULT_HIERARCHY if hierarchy is None else hierarchy
     if bytes_per_element is None:

@@ -1,5 +1,5 @@
 """Liveness, the engine's backward pass (docs/engine.md): which read is its value's last, and
-which values are pushed at all (read later or kept: COST_MODEL.md section 1.4).
+which values are pushed at all (read later or kept: docs/cost_model.md section 1.4).
 
 The chunks are walked in reverse, each instruction in reverse: its output first (pushed iff its
 bit in `seen`, a bitmap over value ids seeded with `trace.keep`, is set), then its reads in

@@ -1,4 +1,4 @@
-"""Slow, obviously correct ByteDMD: a Python list as the LRU stack (COST_MODEL.md section 1).
+"""Slow, obviously correct ByteDMD: a Python list as the LRU stack (docs/cost_model.md section 1).
 
 The oracle every fast implementation is tested against. Do not optimize it.
 """
@@ -86,7 +86,7 @@ def oracle_reuse_distances(addresses) -> list:
 
 
 def oracle_ard_dmc(events) -> tuple[float, float]:
-    """ARD and DMC over (kind, buffer, size) events, COST_MODEL.md section 3."""
+    """ARD and DMC over (kind, buffer, size) events, docs/cost_model.md section 3."""
     clock, stamp = 0, {}
     num = den = dmc = 0.0
     for kind, buf, size in events:

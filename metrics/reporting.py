@@ -8,7 +8,7 @@
 
 Units: reads and writes in elements (one scalar value each), read_bytes/write_bytes in bytes,
 ByteDMD in its own unit (sum over bytes read of ceil(sqrt(byte depth))), ARD in elements of
-buffer traffic (COST_MODEL.md section 3), reuse distances in distinct values.
+buffer traffic (docs/cost_model.md section 3), reuse distances in distinct values.
 """
 from __future__ import annotations
 
@@ -40,12 +40,6 @@ class Report:
     reuse_histogram: pd.DataFrame | None = field(repr=False, default=None)
     peak_live_values: int = 0     # most values live at once (exact, from the engine's liveness)
     peak_live_bytes: int = 0      # their bytes: the program's exact working set, in bytes
-
-    @property
-    def by_array(self) -> pd.DataFrame:
-        """Deprecated name of by_label (column "label" named "array"), kept only until the
-        call site in studies/compare_learners.py moves to by_label (issue 10)."""
-        return self.by_label.rename(columns={"label": "array"})
 
     SCALARS = ("reads", "writes", "read_bytes", "write_bytes", "inputs", "bytedmd", "ard", "dmc",
                "escapes", "mean_reuse_distance", "peak_live_values", "peak_live_bytes")

@@ -1,4 +1,4 @@
-"""Element-level reuse distance (COST_MODEL.md section 4): LRU stack distances, their histogram
+"""Element-level reuse distance (docs/cost_model.md section 4): LRU stack distances, their histogram
 and the miss-ratio curve they imply.
 
 The stack distance of an access is the number of distinct *other* addresses touched since the

@@ -1,6 +1,6 @@
 """Compiled kernels for LRU stack (reuse) distances: one pass, O(log(reuse time)) per access.
 
-Shared by `metrics.reuse` (element distances, COST_MODEL.md section 4) and `metrics.energy_model`
+Shared by `metrics.reuse` (element distances, docs/cost_model.md section 4) and `metrics.energy_model`
 (distances in bytes). Imports only numpy, numba and nothing above metrics.trace.
 
 Algorithm. Every touch gets the next time t = 0, 1, 2, ...; a Fenwick tree over times holds, at

@@ -19,12 +19,12 @@ Contract (shared by `metrics.tracking`, which writes it, and every cost model in
 * `label[v]` (uint16): index into `label_names` naming the array value v belongs to (0 is
   "(unnamed)"); a read of v is attributed to that label.
 * `keep`: ids of the values that stay on the stack to the end (what the program returns).
-* `buffer_events`: buffer-level events for ARD/DMC (COST_MODEL.md section 3): arrays `kind`
+* `buffer_events`: buffer-level events for ARD/DMC (docs/cost_model.md section 3): arrays `kind`
   (0 = write, 1 = read), `buffer` (int64 id) and `size` (elements).
 * `escapes`: how many elements left tracking (float(), bool(), np.asarray(), ...).
 * `escape_runs` (int64, (k, 2)): (first value id, count) of the escape instructions. Their
   outputs are Python numbers or plain data, not values of the program: never read, and not
-  touched for reuse distances (COST_MODEL.md section 4).
+  touched for reuse distances (docs/cost_model.md section 4).
 
 Large traces are held as a list of chunks (`TraceChunk`), each covering a contiguous range of
 values, so that a run of 10^9 reads can be spilled to disk and streamed.

@@ -1,9 +1,9 @@
-"""Small, tested analysis helpers the studies share: power-law fits, crossings, Pareto fronts,
-and medians with spread."""
+"""Small, tested analysis helpers the studies share: power-law fits, crossings, Pareto fronts."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
+from studies.common import median_spread  # noqa: F401 (the cell format, written once there)
 
 
 def fit_power_law(x, y) -> dict:
@@ -50,11 +50,3 @@ def pareto_front(cost, quality) -> np.ndarray:
            if not np.any((cost <= cost[i]) & (quality >= quality[i])
                          & ((cost < cost[i]) | (quality > quality[i])))]
     return np.array(sorted(idx, key=lambda i: (cost[i], -quality[i])), dtype=int)
-
-
-def median_spread(series: pd.Series, fmt="{:.3g}") -> str:
-    """'median [min–max]' of the finite values, or '–' when there are none."""
-    v = pd.to_numeric(series, errors="coerce").dropna().astype(float)
-    if v.empty:
-        return "–"
-    return f"{fmt.format(v.median())} [{fmt.format(v.min())}–{fmt.format(v.max())}]"

@@ -1,41 +1,30 @@
 """Figures of the main study, one message each. Every function takes the study's rows (dicts, as
-saved in runs/) or its results DataFrame and writes one PNG atomically."""
+saved in runs/) or its results DataFrame and writes one figure (PNG and PDF) atomically. Each
+learner keeps its colour and marker (studies.common.learner_style) in every figure."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studies.analysis import pareto_front
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path: Path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    _plt().close(fig)
-    tmp.replace(path)
-    return path
+from studies.common import learner_style, pyplot as _plt, save_figure as _save
 
 
 def _colors(names):
-    cmap = _plt().get_cmap("tab10")
-    return {n: cmap(i % 10) for i, n in enumerate(names)}
+    return {n: learner_style(n)[0] for n in names}
 
 
-def plot_curves(rows: list[dict], path):
-    """Median training loss (log scale) per learner over sweeps, with the seed range shaded."""
+def plot_curves(rows: list[dict], path, df: pd.DataFrame | None = None):
+    """Median training loss (log scale) per learner, seed range shaded: against sweeps (left)
+    and, for learners whose per-update ByteDMD is known (the median of `df`'s
+    bytedmd_per_update, cost units), against the cumulative ByteDMD of the updates made (right)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    per_update = {}
+    if df is not None and "bytedmd_per_update" in df:
+        med = df[df["error"].isna()].groupby("learner")["bytedmd_per_update"].median()
+        per_update = {k: float(v) for k, v in med.items() if pd.notna(v) and v > 0}
+    panels = 2 if per_update else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 4.2), squeeze=False)
     by = {}
     for r in rows:
         if r.get("error") is None and r.get("history"):
@@ -44,15 +33,24 @@ def plot_curves(rows: list[dict], path):
     for name, curves in by.items():
         n = min(len(c) for c in curves)
         m = np.stack([c[:n] for c in curves])
-        x = np.arange(1, n + 1)
-        ax.plot(x, np.median(m, axis=0), color=col[name], label=f"{name} (n={len(curves)})")
-        ax.fill_between(x, m.min(axis=0), m.max(axis=0), color=col[name], alpha=0.15)
-    ax.set_yscale("log")
-    ax.set_xscale("log")
-    ax.set_xlabel("sweep (full passes over the 20 training sequences)")
-    ax.set_ylabel("training loss (0.5 · mean squared error)")
-    ax.set_title("Training loss per learner: median over seeds, range shaded")
-    ax.legend(fontsize=8)
+        sweeps = np.arange(1, n + 1)
+        xs = [sweeps] + ([(sweeps - 1) * per_update[name]] if name in per_update else [])
+        for ax, x in zip(axes[0], xs):
+            keep = x > 0                     # log axis: the cost before the first update is 0
+            ax.plot(x[keep], np.median(m, axis=0)[keep], color=col[name],
+                    marker=learner_style(name)[1], markevery=0.1, ms=4,
+                    label=f"{name} (n={len(curves)})")
+            ax.fill_between(x[keep], m.min(axis=0)[keep], m.max(axis=0)[keep], color=col[name],
+                            alpha=0.15)
+    labels = [("sweep (full passes over the 20 training sequences)", "against sweeps"),
+              ("cumulative ByteDMD of the updates made (cost units)", "against data moved")]
+    for ax, (xl, t) in zip(axes[0], labels):
+        ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel("training loss (0.5 · mean squared error)")
+        ax.set_title(f"Training loss {t}: median over seeds, range shaded", fontsize=10)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -78,17 +76,25 @@ def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
         g = ok[ok["learner"] == name]
         conv = g[~g["bytedmd_to_criterion"].isna()]
         nev = g[g["bytedmd_to_criterion"].isna()]
-        ax.scatter(conv["cost_plot"], conv["unseen_acc"], s=18, color=col[name], alpha=0.6)
-        ax.scatter(nev["cost_plot"], nev["unseen_acc"], s=18, facecolors="none",
+        mk = learner_style(name)[1]
+        ax.scatter(conv["cost_plot"], conv["unseen_acc"], s=18, marker=mk, color=col[name],
+                   alpha=0.6)
+        ax.scatter(nev["cost_plot"], nev["unseen_acc"], s=18, marker=mk, facecolors="none",
                    edgecolors=[col[name]], alpha=0.8)
         if len(conv):
             mx, my = float(conv["cost_plot"].median()), float(g["unseen_acc"].median())
             meds.append((name, mx, my))
-            ax.scatter([mx], [my], s=120, marker="D", color=col[name], edgecolors="black",
+            ax.scatter([mx], [my], s=120, marker=mk, color=col[name], edgecolors="black",
                        label=f"{name} ({len(conv)}/{len(g)} converged)")
         else:
-            ax.scatter([], [], s=60, facecolors="none", edgecolors=[col[name]],
+            ax.scatter([], [], s=60, marker=mk, facecolors="none", edgecolors=[col[name]],
                        label=f"{name} (never converged)")
+    # what the kinds of mark mean
+    ax.scatter([], [], s=18, color="0.4", label="one seed, converged")
+    ax.scatter([], [], s=18, facecolors="none", edgecolors=["0.4"],
+               label="one seed, never converged (at its whole budget's cost)")
+    ax.scatter([], [], s=120, color="0.4", edgecolors="black",
+               label="median of the converged seeds (x), of all seeds (y)")
     if meds:
         front = pareto_front([m[1] for m in meds], [m[2] for m in meds])
         fx = [meds[i][1] for i in front]
@@ -128,8 +134,8 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
             ax1.barh(y, fr[p], left=left, color=pcol[p], label=p if y == 0 else None)
             left += fr[p]
         ax1.text(1.01, y, f"{tot:.3g}", va="center", fontsize=8)
-        a = pd.DataFrame(rs[0]["by_array"])
-        labels = ["intermediates (unnamed)" if x == "(unnamed)" else x for x in a["array"]]
+        a = pd.DataFrame(rs[0]["by_label"])
+        labels = ["intermediates (unnamed)" if x == "(unnamed)" else x for x in a["label"]]
         arr_frac[name] = dict(zip(labels, a["bytedmd"] / a["bytedmd"].sum()))
     # the arrays that dominate anywhere
     score = {}
@@ -137,7 +143,7 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
         for k, v in fr.items():
             score[k] = max(score.get(k, 0), v)
     top = sorted(score, key=score.get, reverse=True)[:top_arrays]
-    acol = _colors(top + ["other"])
+    acol = {k: _plt().get_cmap("tab10")(i % 10) for i, k in enumerate(top)}
     for name in names:
         y = names.index(name)
         left = 0.0

@@ -2,7 +2,7 @@
 
     python -m studies.readme_results [--compare docs/results/compare_learners]
                                      [--scaling docs/results/scaling]
-                                     [--rules studies/results] [--readme README.md]
+                                     [--rules docs/results/rule_report] [--readme README.md]
 
 Each block `<!-- BEGIN generated:NAME -->` ... `<!-- END generated:NAME -->` in the README is
 replaced by the named output (the tables of summary.md, the git commit and command from
@@ -96,7 +96,7 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--compare", default="docs/results/compare_learners")
     p.add_argument("--scaling", default="docs/results/scaling")
-    p.add_argument("--rules", default="studies/results")
+    p.add_argument("--rules", default="docs/results/rule_report")
     p.add_argument("--readme", default="README.md")
     args = p.parse_args(argv)
     outputs = {}

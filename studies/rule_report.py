@@ -1,10 +1,10 @@
 """Every built-in credit-assignment rule over 10 seeds with its defaults, beside the baselines.
 
     python -m studies.rule_report [--seeds 10] [--sweeps 800] [--workers 2]
-                                  [--runs results/rule_report] [--out studies/results]
+                                  [--out results/rule_report]
 
 For each rule (its dataclass defaults: BPTT's are the v1 values, the others' come from
-`python -m studies.tune`, see studies/results/tune_<rule>.csv) and model seeds 0..N-1 on the
+`python -m studies.tune`, see docs/results/tune/tune_<rule>.csv) and model seeds 0..N-1 on the
 default task: train accuracy, held-out correct (of 5), unseen_acc (all-3-bit accuracy on the
 3,100 sequences outside the data set) and the sweep of convergence (train accuracy 20/20 before
 an update), as medians with min–max over seeds and the number of seeds that converged. Beside
@@ -15,39 +15,33 @@ Extra rows (VARIANTS) show what the three-factor rule needs to learn: e-prop on 
 (non-leaky, alpha = 1) network, with the best trace time constant found there and with a
 memoryless trace (trace_decay = 0).
 
-Runs go through harness.sweep.run_sweep: parallel, and resumable from `--runs` (one JSON per
-finished run, not committed). Writes `<out>/rule_report.csv` (one row per rule: the summary),
+Runs go through harness.sweep.run_sweep: parallel, and resumable from `<out>/runs/` (one JSON
+per finished run). The committed report is docs/results/rule_report/. Writes `<out>/rule_report.csv` (one row per rule: the summary),
 `<out>/rule_report_seeds.csv` (one row per rule and seed) and `<out>/rule_report.md` (the table
-and the sentences that read it), all atomically.
+and the sentences that read it), and results.json (provenance), all atomically.
 """
 from __future__ import annotations
 
-import os
+import json
+import sys
+import time
 
-# One BLAS thread per run (set before numpy loads; the process pool's workers inherit it): the runs
-# are parallel already, and RTRL's large matmuls with multithreaded OpenBLAS on a loaded 2-core
-# machine burn ~5x the CPU spinning. (RTRL's trajectory depends on the BLAS thread count at the
-# rounding level; the other rules' matmuls are too small to be threaded.)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import pandas as pd
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
+from harness.sweep import run_sweep
+from studies.common import (cli, finish_args, median_spread as _mm, positive_int, prepare_out,
+                            provenance, remove_stale, report_written, study_parser)
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from harness.io import atomic_write_csv, atomic_write_text  # noqa: E402
-
-DEFAULT_OUT = "studies/results"
-DEFAULT_RUNS = "results/rule_report"
+STUDY = "rule_report"
 DEFAULT_SEEDS = 10
 DEFAULT_SWEEPS = 800
+DEFAULTS = {"seeds": DEFAULT_SEEDS, "sweeps": DEFAULT_SWEEPS, "out": "results/rule_report"}
+QUICK = {"seeds": 2, "sweeps": 30, "out": "results/rule_report_quick"}
+OUTPUTS = ["rule_report.csv", "rule_report_seeds.csv", "rule_report.md", "results.json"]
 
 # (label, learner, hyperparameters beyond the defaults, what the row shows)
-# The alpha = 1 e-prop configuration is the best alpha = 1 trial of studies/results/tune_eprop.csv.
+# The alpha = 1 e-prop configuration is the best alpha = 1 trial of docs/results/tune/tune_eprop.csv.
 # clip_mode "global": the search ran with global-norm clipping (e-prop's default is now per-parameter).
 EPROP_V1 = {"alpha": 1.0, "feedback": "readout", "trace_decay": 0.9, "lr": 0.05,
             "clip_mode": "global"}
@@ -78,14 +72,6 @@ def build_specs(rows, seeds: int, sweeps: int) -> list[dict]:
     return [{"runner": "harness.sweep:train_run", "learner": learner,
              "hyper": full_config(learner, hyper), "seed": s, "sweeps": sweeps, "task": {}}
             for _, learner, hyper, _ in rows for s in range(seeds)]
-
-
-def _mm(values, fmt="{:.3f}") -> str:
-    """'median [min–max]' of the values, or '–' when there are none."""
-    v = np.asarray([x for x in values if x is not None and not pd.isna(x)], dtype=float)
-    if v.size == 0:
-        return "–"
-    return f"{fmt.format(np.median(v))} [{fmt.format(v.min())}–{fmt.format(v.max())}]"
 
 
 def summarize(rows, results: list[dict], seeds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -157,7 +143,7 @@ def markdown(summary: pd.DataFrame, per_seed: pd.DataFrame, seeds: int, sweeps: 
         "",
         f"Produced by `{command}`. Medians [min–max] over model seeds 0–{seeds - 1}; each rule "
         "with its dataclass defaults (BPTT: the v1 values; the others: the best configuration of "
-        "`python -m studies.tune --learner NAME`, tables in `studies/results/tune_<rule>.csv`). "
+        "`python -m studies.tune --learner NAME`, tables in `docs/results/tune/tune_<rule>.csv`). "
         "Held-out: correct of 5. Converged: first sweep with 20/20 train before the update, "
         "median [min–max] over the seeds that converged.",
         "",
@@ -168,7 +154,7 @@ def markdown(summary: pd.DataFrame, per_seed: pd.DataFrame, seeds: int, sweeps: 
         lines.append(
             f"| {s['rule']} | {_mm(_col(per_seed, s, 'train_acc'), '{:.2f}')} "
             f"| {_mm(_col(per_seed, s, 'heldout_of5'), '{:.0f}')} "
-            f"| {_mm(_col(per_seed, s, 'unseen_acc'))} "
+            f"| {_mm(_col(per_seed, s, 'unseen_acc'), '{:.3f}')} "
             f"| {_mm(_col(per_seed, s, 'converged_sweep'), '{:.0f}')} "
             f"| {s['n_converged']}/{s['n_seeds']} "
             f"| {_bold(verdict(s, base))} |")
@@ -253,45 +239,48 @@ def sentences(summary: pd.DataFrame, base: float, sweeps: int) -> list[str]:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m studies.rule_report",
-                                description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="model seeds 0..N-1")
-    p.add_argument("--sweeps", type=int, default=DEFAULT_SWEEPS)
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
-    p.add_argument("--runs", default=DEFAULT_RUNS, help="per-run cache folder (resumable)")
-    p.add_argument("--out", default=DEFAULT_OUT)
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
-    for k in ("seeds", "sweeps"):
-        if getattr(a, k) <= 0:
-            p.error(f"--{k} must be positive, got {getattr(a, k)}")
-    if a.workers is not None and a.workers <= 0:
-        p.error(f"--workers must be positive, got {a.workers}")
+    p = study_parser("python -m studies.rule_report", __doc__, DEFAULTS, QUICK)
+    p.add_argument("--sweeps", type=positive_int, default=None,
+                   help=f"sweeps per run (default {DEFAULT_SWEEPS}; --quick {QUICK['sweeps']})")
+    a = finish_args(p, argv, DEFAULTS, QUICK)
+    if a.hyper:
+        p.error("--hyper does not apply to rule_report: it reports every rule at its defaults "
+                "(use compare_learners --hyper)")
     return a
 
 
 def main(argv=None) -> int:
-    from harness.sweep import run_sweep
+    return cli(_main, argv)
+
+
+def _main(argv) -> int:
+    t0 = time.perf_counter()
     a = parse_args(argv)
+    out = prepare_out(a.out, STUDY, a.force)
     rows = row_specs(a.seeds, a.sweeps)
     specs = build_specs(rows, a.seeds, a.sweeps)
+    print(f"rule_report: {len(rows)} rules x {a.seeds} seeds, {a.sweeps} sweeps each",
+          file=sys.stderr)
     # the costliest runs first, so the pool's last runs are short ones
     order = sorted(range(len(specs)), key=lambda i: specs[i]["learner"] not in ("rtrl", "node_perturbation"))
-    done = run_sweep([specs[i] for i in order], a.runs, workers=a.workers,
-                     progress=not a.no_progress, desc="rule report")
+    done = run_sweep([specs[i] for i in order], out, workers=a.workers, backend=a.backend,
+                     progress=not a.no_progress, desc="rule report", run_timeout=a.run_timeout)
     results = [None] * len(specs)
     for i, r in zip(order, done):
         results[i] = r
     per_seed, summary = summarize(rows, results, a.seeds)
     command = "python -m studies.rule_report" + (f" --seeds {a.seeds}" if a.seeds != DEFAULT_SEEDS else "") \
         + (f" --sweeps {a.sweeps}" if a.sweeps != DEFAULT_SWEEPS else "")
-    out = Path(a.out)
     atomic_write_csv(out / "rule_report.csv", summary)
     atomic_write_csv(out / "rule_report_seeds.csv", per_seed)
     md = markdown(summary, per_seed, a.seeds, a.sweeps, command)
     atomic_write_text(out / "rule_report.md", md)
+    names = sorted({learner for _, learner, _, _ in rows})
+    atomic_write_json(out / "results.json", provenance(STUDY, vars(a), names,
+                                                       wall_s=time.perf_counter() - t0))
+    remove_stale(out, OUTPUTS, OUTPUTS)
     print(md)
-    print(f"wrote {out}/rule_report.csv, rule_report_seeds.csv, rule_report.md", file=sys.stderr)
+    report_written(out, OUTPUTS)
     return 0
 
 

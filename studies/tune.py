@@ -1,9 +1,9 @@
 """A small, seeded hyperparameter search per rule, so that rules are compared at their best.
 
-    python -m studies.tune --learner NAME [--budget N] [--seeds 100 101 102] [--sweeps 800]
-                           [--workers 2] [--search-seed 0] [--out studies/results]
+    python -m studies.tune --learner NAME [--budget N] [--tune-seeds 100 101 102] [--sweeps 800]
+                           [--workers 2] [--search-seed 0] [--out results/tune]
 
-Every rule is scored the same way: the median over `--seeds` of `unseen_acc` (all-3-bit accuracy
+Every rule is scored the same way: the median over `--tune-seeds` of `unseen_acc` (all-3-bit accuracy
 on the 3,100 sequences outside the data set) after `--sweeps` sweeps (800: the v1 fixed-timing
 budget) on the default task. Ties are broken by median train accuracy, then mean unseen_acc.
 The search space of each rule (SPACES below) is a grid over the hyperparameters that matter for
@@ -14,35 +14,33 @@ The tuning seeds (default 100-102) are model seeds disjoint from the report's se
 report measures the chosen defaults on fresh initializations. (The unseen split itself is the
 same one the report scores: the tuned numbers are a best case for every tuned rule alike.)
 
-One row per trial (configuration) is written to `<out>/tune_<name>.csv` as soon as the trial
-finishes, atomically (a temporary file, then os.replace). Rerunning the same command resumes:
-trials already in the CSV (same configuration, seeds and sweeps) are not run again.
+Each trial (one configuration over every tuning seed) is one run of harness.sweep.run_sweep:
+parallel, failure-tolerant, resumable from `<out>/runs/` (a changed configuration, default or
+code is a new trial). One row per trial is written to `<out>/tune_<name>.csv`, ranked by grid
+index; the committed searches are in docs/results/tune/.
 """
 from __future__ import annotations
 
-import os
-
-# One BLAS thread per trial (set before numpy loads; the pool's workers inherit it): trials run in
-# parallel already, and multithreaded OpenBLAS on RTRL's large matmuls burns CPU spinning.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse
 import itertools
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.io import atomic_write_csv
+from harness.sweep import run_sweep
+from studies.common import (StudyError, cli, finish_args, learner_names, nonneg_int,
+                            positive_int, prepare_out, report_written, study_parser)
 
-DEFAULT_OUT = "studies/results"
+STUDY = "tune"
 DEFAULT_SEEDS = (100, 101, 102)
 DEFAULT_SWEEPS = 800
+DEFAULTS = {"out": "results/tune", "sweeps": DEFAULT_SWEEPS, "budget": None,
+            "search_seed": 0}
+QUICK = {"sweeps": 20, "budget": 2, "tune_seeds": (100,), "out": "results/tune_quick"}
 
 # Hyperparameters that matter, per rule: a grid, and the default budget (trials) for it.
 SPACES: dict[str, dict] = {
@@ -81,11 +79,6 @@ def trial_configs(grid: dict, budget: int, search_seed: int = 0) -> list[dict]:
     return [(int(i), points[int(i)]) for i in order]
 
 
-def hyper_key(hyper: dict, seeds, sweeps) -> str:
-    return json.dumps({"hyper": hyper, "seeds": list(seeds), "sweeps": int(sweeps)},
-                      sort_keys=True)
-
-
 def run_trial(learner: str, hyper: dict, seeds, sweeps: int) -> dict:
     """Train one configuration on every seed; summarize. Never raises: errors go in `error`."""
     import harness
@@ -118,16 +111,20 @@ def run_trial(learner: str, hyper: dict, seeds, sweeps: int) -> dict:
     }
 
 
-def _job(args):
-    learner, hyper, seeds, sweeps = args
-    return run_trial(learner, hyper, seeds, sweeps)
+
+def trial_run(spec: dict) -> dict:
+    """The runner of one trial: the configuration `hyper` trained on every seed of `seeds`."""
+    return run_trial(spec["learner"], spec.get("hyper") or {}, spec["seeds"], spec["sweeps"])
+
+
+trial_run.fields = ("score", "unseen_min", "unseen_max", "n_converged")
 
 
 def load_done(path: Path) -> pd.DataFrame:
     if path.exists():
         try:
             return pd.read_csv(path, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, OSError):
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError):
             pass
     return pd.DataFrame()
 
@@ -146,7 +143,10 @@ def best_hyper(path) -> dict | None:
 
 
 def tune(learner: str, budget: int | None = None, seeds=DEFAULT_SEEDS, sweeps: int = DEFAULT_SWEEPS,
-         workers: int = 2, search_seed: int = 0, out=DEFAULT_OUT, progress: bool = True) -> pd.DataFrame:
+         workers: int | None = 2, search_seed: int = 0, out=DEFAULTS["out"], progress: bool = True,
+         backend: str = "local", run_timeout: float | None = None) -> pd.DataFrame:
+    """Run (or resume) the search of one learner; returns its trials, best first, and writes
+    them to `<out>/tune_<name>.csv`."""
     import learners
     cls = learners.get(learner)        # fail early on an unknown name
     # a built-in is named by its registered name; a 'module:Class' path keeps the path (its class
@@ -156,74 +156,71 @@ def tune(learner: str, budget: int | None = None, seeds=DEFAULT_SEEDS, sweeps: i
     configs = trial_configs(space["grid"], budget or space["budget"], search_seed)
     for _, h in configs:               # fail early on a bad grid
         cls(**h)
-    path = Path(out) / f"tune_{name.replace(':', '_')}.csv"
-    done = load_done(path)
-    have = set(done["key"]) if "key" in done else set()
-    rows = done.to_dict("records") if not done.empty else []
-    todo = [(i, h) for i, h in configs if hyper_key(h, seeds, sweeps) not in have]
-    keys = {hyper_key(h, seeds, sweeps) for _, h in configs}
-    n_done = [len(configs) - len(todo)]
-    if progress:
-        print(f"tune {name}: {len(configs)} trials x {len(seeds)} seeds, {sweeps} sweeps; "
-              f"{len(configs) - len(todo)} already in {path}", file=sys.stderr)
-
-    def finish(i, h, res):
-        row = {"grid_index": i, "learner": name, **{f"hp_{k}": ("None" if v is None else v)
-                                               for k, v in h.items()},
-               "hyper": json.dumps(h, sort_keys=True), "seeds": " ".join(map(str, seeds)),
-               "sweeps": int(sweeps), **res, "key": hyper_key(h, seeds, sweeps)}
-        rows.append(row)
-        n_done[0] += 1
-        atomic_write_csv(path, pd.DataFrame(rows).sort_values("grid_index", kind="stable"))
-        if progress:
-            print(f"  [{n_done[0]}/{len(configs)}] {h}: median unseen {res['score']:.4f} "
-                  f"train {res['train_acc_median']:.2f} ({res['wall_s']:.1f}s)"
-                  + (f"  ERROR {res['error']}" if res["error"] else ""), file=sys.stderr)
-
-    if workers <= 1 or len(todo) <= 1:
-        for i, h in todo:
-            finish(i, h, run_trial(name, h, seeds, sweeps))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(_job, (name, h, tuple(seeds), sweeps)): (i, h) for i, h in todo}
-            for fut in as_completed(futs):
-                i, h = futs[fut]
-                finish(i, h, fut.result())
-    df = load_done(path)
-    return ranked(df[df["key"].isin(keys)])
+    specs = [{"runner": "studies.tune:trial_run", "learner": name, "hyper": h,
+              "seeds": [int(x) for x in seeds], "sweeps": int(sweeps), "task": {}}
+             for _, h in configs]
+    results = run_sweep(specs, out, workers=workers, backend=backend, progress=progress,
+                        desc=f"tune {name}", run_timeout=run_timeout)
+    rows = []
+    for (i, h), res in zip(configs, results):
+        rec = {k: res.get(k) for k in ("score", "unseen_min", "unseen_max", "unseen_mean",
+                                       "train_acc_median", "heldout_of5_median",
+                                       "converged_median", "n_converged", "unseen_per_seed",
+                                       "wall_s", "error")}
+        if res.get("score") is None:   # the trial process itself failed: it scores nothing
+            rec.update(score=0.0, unseen_min=0.0, unseen_max=0.0, unseen_mean=0.0,
+                       train_acc_median=0.0, n_converged=0)
+        rows.append({"grid_index": i, "learner": name,
+                     **{f"hp_{k}": ("None" if v is None else v) for k, v in h.items()},
+                     "hyper": json.dumps(h, sort_keys=True), "seeds": " ".join(map(str, seeds)),
+                     "sweeps": int(sweeps), **rec, "key": res["key"]})
+    df = pd.DataFrame(rows).sort_values("grid_index", kind="stable")
+    atomic_write_csv(Path(out) / f"tune_{name.replace(':', '_')}.csv", df)
+    return ranked(df)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m studies.tune", description=__doc__.split("\n")[0])
+    p = study_parser("python -m studies.tune", __doc__, DEFAULTS, QUICK)
     p.add_argument("--learner", required=True, help="registered name or 'module:Class'")
-    p.add_argument("--budget", type=int, default=None, help="max trials (default: per rule)")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
-    p.add_argument("--sweeps", type=int, default=DEFAULT_SWEEPS)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--search-seed", type=int, default=0)
-    p.add_argument("--out", default=DEFAULT_OUT)
-    a = p.parse_args(argv)
-    if a.budget is not None and a.budget <= 0:
-        p.error(f"--budget must be positive, got {a.budget}")
-    if a.sweeps <= 0:
-        p.error(f"--sweeps must be positive, got {a.sweeps}")
-    if a.workers <= 0:
-        p.error(f"--workers must be positive, got {a.workers}")
-    if any(s < 0 for s in a.seeds):
-        p.error("--seeds must be non-negative")
+    p.add_argument("--budget", type=positive_int, default=None,
+                   help="max trials (default: per rule, SPACES; --quick 2)")
+    p.add_argument("--tune-seeds", type=nonneg_int, nargs="+", default=None, metavar="SEED",
+                   help="the model seeds every trial is scored on (default 100 101 102, disjoint "
+                        "from the report's 0-9; --quick 100)")
+    p.add_argument("--sweeps", type=positive_int, default=None,
+                   help=f"sweeps per run (default {DEFAULT_SWEEPS}; --quick {QUICK['sweeps']})")
+    p.add_argument("--search-seed", type=nonneg_int, default=None,
+                   help="seed of the random subset of a grid larger than the budget (default 0)")
+    a = finish_args(p, argv, {**DEFAULTS, "tune_seeds": DEFAULT_SEEDS}, QUICK)
+    if a.hyper:
+        p.error("--hyper does not apply to tune (the search sets the hyperparameters)")
     return a
 
 
 def main(argv=None):
+    return cli(_main, argv)
+
+
+def _main(argv):
     a = parse_args(argv)
-    df = tune(a.learner, a.budget, a.seeds, a.sweeps, a.workers, a.search_seed, a.out)
+    learner_names(a.learner)           # the same checks and message as every study
+    if "," in a.learner:
+        raise StudyError("--learner: one learner per search")
+    out = prepare_out(a.out, STUDY, a.force)
+    try:
+        df = tune(a.learner, a.budget, a.tune_seeds, a.sweeps, a.workers, a.search_seed, out,
+                  progress=not a.no_progress, backend=a.backend, run_timeout=a.run_timeout)
+    except (TypeError, ValueError) as e:
+        raise StudyError(f"--learner {a.learner}: {e}") from None
     cols = [c for c in df.columns if c.startswith("hp_")] + [
         "score", "unseen_min", "unseen_max", "train_acc_median", "heldout_of5_median",
         "n_converged", "converged_median"]
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(df[cols].head(10).to_string(index=False))
     print(f"best: {json.loads(df.iloc[0]['hyper'])}  median unseen_acc {df.iloc[0]['score']:.4f}")
+    report_written(out, [f"tune_{a.learner.replace(':', '_')}.csv"])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

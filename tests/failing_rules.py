@@ -20,3 +20,41 @@ class Diverges(BPTT):
         new = super().update(state, grads)
         new["W_hy"] = new["W_hy"] * np.nan
         return new
+
+
+class ExitsProcess(BPTT):
+    """Kills its own process in its update (os._exit): not an exception anyone can catch."""
+    name = ""
+
+    def update(self, state, grads):
+        import os
+        os._exit(3)
+
+
+class Segfaults(BPTT):
+    """Crashes its process with a segmentation fault in its update."""
+    name = ""
+
+    def update(self, state, grads):
+        import ctypes
+        ctypes.string_at(0)
+
+
+class Hangs(BPTT):
+    """Never finishes its first update (sleeps a minute)."""
+    name = ""
+
+    def update(self, state, grads):
+        import time
+        time.sleep(60)
+        return super().update(state, grads)
+
+
+class UsesNorm(BPTT):
+    """Trains like BPTT but clips with np.linalg.norm, which the tracked arrays do not model:
+    its training row is valid, its data-movement measurement fails."""
+    name = ""
+
+    def update(self, state, grads):
+        grads = {k: v / max(1.0, float(np.linalg.norm(v))) for k, v in grads.items()}
+        return super().update(state, grads)

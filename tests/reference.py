@@ -1,4 +1,4 @@
-"""The reference vectors (COST_MODEL.md section 5).
+"""The reference vectors (docs/cost_model.md section 5).
 
 The repo carries a copy, tests/data/reference_vectors.json, so that the tests run on any clean
 checkout; test_reference_copy checks it against ../shared/reference_vectors.json wherever that

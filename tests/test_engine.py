@@ -21,7 +21,7 @@ BYTEDMD = {v["name"]: v for v in REF["bytedmd"]}
 
 
 # ------------------------------------------------------------------------------------------
-# the reference programs, written as scalar instructions (COST_MODEL.md sections 1 and 2)
+# the reference programs, written as scalar instructions (docs/cost_model.md sections 1 and 2)
 # ------------------------------------------------------------------------------------------
 
 def push_args(p: ProgramBuilder, shapes):

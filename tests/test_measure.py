@@ -42,7 +42,7 @@ def test_integer_state_entries_pass_through_unpriced():
     L = learners.get("node_perturbation")(n_perturb=1)
     rep = measure_update(L, task, seed=0, warm_sweeps=1, reuse=False)
     assert rep.bytedmd > 0
-    assert not any("noise_rng" in str(a) for a in rep.by_array["array"])
+    assert not any("noise_rng" in str(a) for a in rep.by_label["label"])
     state = L.init(task, np.random.default_rng(0))
     batch = task.train_batch()
     plain, _ = run_update(L, state, batch)

@@ -59,7 +59,7 @@ def test_ray_failures_are_reported_and_the_others_finish(local_ray, tmp_path):
     specs = bptt_specs(2) + [
         {"runner": "harness.sweep:train_run", "learner": "failing_rules:Explodes", "seed": 0,
          "sweeps": 8, "task": {}},
-        {"runner": "test_ray_backend:crash_worker", "learner": "crash", "seed": 0},
+        {"runner": "test_ray_backend:crash_worker", "seed": 0},      # no learner: a bare runner
     ]
     rows = run_sweep(specs, tmp_path, backend="ray", progress=False)
     assert [r["error"] for r in rows[:2]] == [None, None]

@@ -18,12 +18,12 @@ def test_replace_blocks_only_touches_the_block():
 
 @pytest.mark.skipif(not all((ROOT / f).exists() for f in (
     "docs/results/compare_learners/summary.md", "docs/results/scaling/summary.md",
-    "studies/results/rule_report.md")), reason="no committed study outputs")
+    "docs/results/rule_report/rule_report.md")), reason="no committed study outputs")
 def test_readme_is_up_to_date_with_committed_outputs():
     readme = (ROOT / "README.md").read_text()
     outputs = {name: fn(ROOT / folder) for name, fn, folder in (
         ("compare", readme_results.block_compare, "docs/results/compare_learners"),
         ("scaling", readme_results.block_scaling, "docs/results/scaling"),
-        ("rules", readme_results.block_rules, "studies/results"))}
+        ("rules", readme_results.block_rules, "docs/results/rule_report"))}
     assert readme_results.replace_blocks(readme, outputs) == readme, \
         "README results differ from docs/results: run python -m studies.readme_results"

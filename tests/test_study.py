@@ -32,6 +32,12 @@ def test_study_writes_results(tmp_path, capsys):
     assert (out / "curves.png").stat().st_size > 1000
     prov = json.loads((out / "results.json").read_text())
     assert prov["config"]["seeds"] == 2 and "numpy" in prov["packages"]
+    import learners
+    assert prov["study"] == "compare_learners" and prov["git_dirty"] in (True, False, None)
+    assert prov["learners"]["bptt"]["class"] == "learners.bptt:BPTT"
+    assert prov["learners"]["bptt"]["config"]["lr"] == learners.get("bptt").Config().lr
+    assert prov["threads"]["run_processes"] and prov["machine"]["cpus"] >= 1
+    assert len(prov["runs"]) == 2 and all((out / "runs" / f"{k}.json").exists() for k in prov["runs"])
     assert "| bptt |" in capsys.readouterr().out
 
 
@@ -50,9 +56,10 @@ def test_failing_learner_is_reported_and_others_run(tmp_path):
     assert "Failed runs:" in summary
 
 
-def test_unknown_learner_in_study_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="unknown learner 'nope'"):
-        compare_learners.main(["--learners", "nope", "--out", str(tmp_path)])
+def test_unknown_learner_in_study_is_a_clear_error(tmp_path, capsys):
+    assert compare_learners.main(["--learners", "nope", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown learner 'nope'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_resume_skips_finished_runs(tmp_path):
@@ -88,3 +95,13 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         atomic_write_json(p, {"a": object()})
     assert json.loads(p.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["x.json"]
+
+
+def test_stale_outputs_of_an_earlier_run_are_removed(tmp_path, capsys):
+    code, out = run_study(tmp_path, "bptt")
+    (out / "pareto.png").write_bytes(b"an earlier measured run's figure")
+    (out / "pareto.pdf").write_bytes(b"%PDF old")
+    code, out = run_study(tmp_path, "bptt")            # resumes; accuracy only: no pareto
+    assert code == 0 and not (out / "pareto.png").exists() and not (out / "pareto.pdf").exists()
+    assert (out / "curves.png").exists() and (out / "curves.pdf").exists()
+    assert "2 already finished" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 A `Tracker` records one program (the metrics.trace contract); a `TrackedArray` wraps a plain
 ndarray (`data`, computed by the very same numpy call a plain run makes) and an int64 array of
 the same shape (`ids`) naming the value held in every slot (-1: a constant, free and never on
-the stack). Every modelled numpy operation appends the scalar instructions of COST_MODEL.md
+the stack). Every modelled numpy operation appends the scalar instructions of docs/cost_model.md
 section 2 as whole numpy arrays (templates.py), one append per operation. The handlers are
 registered with `@implements(np.func)` next to their code, one module per operation family:
 

@@ -1,4 +1,4 @@
-"""Elementwise operations (COST_MODEL.md section 2): every ufunc (unary, binary, broadcasting,
+"""Elementwise operations (docs/cost_model.md section 2): every ufunc (unary, binary, broadcasting,
 comparisons, np.maximum, np.sign, ...), np.where and np.clip with constant bounds. One
 instruction per output element in C order of the output, reading the operand elements that map
 to it, operands in argument order (a broadcast element is read again for each output it

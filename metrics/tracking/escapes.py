@@ -1,4 +1,4 @@
-"""Leaving the model (COST_MODEL.md section 2): tracked data turned into Python numbers or plain
+"""Leaving the model (docs/cost_model.md section 2): tracked data turned into Python numbers or plain
 arrays. An escape is one instruction per element reading it once, like the reference tracer's
 `__float__`/`__bool__`; its output is not a value of the program (never read, never touched),
 and it is counted in `Tracker.escapes`. Under `strict=True` an escape raises EscapeError.

@@ -1,4 +1,4 @@
-"""Linear algebra (COST_MODEL.md section 2): A @ B, np.matmul, np.dot, np.outer, np.tensordot,
+"""Linear algebra (docs/cost_model.md section 2): A @ B, np.matmul, np.dot, np.outer, np.tensordot,
 np.einsum and np.linalg.norm, all as sums of products.
 
     A @ B, np.dot     per output (i, j) in C order: s = A[i,0]*B[0,j]; then for k = 1..K-1:

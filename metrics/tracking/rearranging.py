@@ -1,4 +1,4 @@
-"""Rearranging (COST_MODEL.md section 2): transpose, reshape, ravel, concatenate, stack, copy,
+"""Rearranging (docs/cost_model.md section 2): transpose, reshape, ravel, concatenate, stack, copy,
 ..., no instruction: the new array holds the same values, which keep their place on the stack
 (the function is applied to the data and, identically, to the ids). Also the calls that read
 nothing: shape queries, np.result_type, and the *_like constructors (constants)."""

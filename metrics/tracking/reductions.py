@@ -1,4 +1,4 @@
-"""Reductions (COST_MODEL.md section 2): sum, prod, max, min along an axis or all, a left fold
+"""Reductions (docs/cost_model.md section 2): sum, prod, max, min along an axis or all, a left fold
 in index order per output element, s = a[0]; s = op(s, a[k]); mean is that sum, then one
 division by a constant. np.cumsum keeps every partial sum of the same fold: output[0] is a[0]
 itself (no instruction), output[k] = output[k-1] + a[k] (axis=None: over the C-order

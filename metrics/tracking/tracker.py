@@ -173,7 +173,7 @@ class Tracker:
         """ByteDMD eager initialization: the last argument is pushed first, C order within each,
         so that the first argument ends on top. Returns the tracked arguments, in order.
         Arguments are recognised by object identity, as the reference tracer does
-        (COST_MODEL.md section 1.2): an array passed more than once is pushed once, at the slot
+        (docs/cost_model.md section 1.2): an array passed more than once is pushed once, at the slot
         of its last occurrence, and every occurrence is the same tracked array; a copy is a
         separate argument. (Numbers are values, not objects: each is pushed.)"""
         out = [None] * len(args)

@@ -21,19 +21,19 @@ FLOAT_COLUMNS = ["train_acc", "test_acc", "unseen_acc", "ard", "dmc", "wall_s"]
 def study(out, learners="bptt,tbptt,failing_rules:Explodes", *extra):
     return compare_learners.main(["--learners", learners, "--seeds", "2", "--sweeps", "12",
                                   "--out", str(out), "--workers", "2", "--no-progress",
-                                  "--energy-seeds", "1", "--whole-run-seeds", "1", *extra])
+                                  "--measure-seeds", "1", "--whole-run-seeds", "1", *extra])
 
 
 @pytest.fixture(scope="module")
-def energy_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("energy") / "out"
+def movement_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("movement") / "out"
     assert study(out) == 0
     return out
 
 
-def test_columns_and_types(energy_out):
-    df = pd.read_csv(energy_out / "results.csv")
-    assert list(df.columns) == compare_learners.ENERGY_COLUMNS + ["error"]
+def test_columns_and_types(movement_out):
+    df = pd.read_csv(movement_out / "results.csv")
+    assert list(df.columns) == compare_learners.MOVEMENT_COLUMNS + ["error"]
     ok = df[df["error"].isna()]
     assert sorted(ok["learner"].unique()) == ["bptt", "tbptt"] and len(ok) == 4
     for c in INT_COLUMNS:
@@ -53,8 +53,8 @@ def test_columns_and_types(energy_out):
     assert by["tbptt"] < by["bptt"]
 
 
-def test_measured_seed_and_filled_seed(energy_out):
-    df = pd.read_csv(energy_out / "results.csv")
+def test_measured_seed_and_filled_seed(movement_out):
+    df = pd.read_csv(movement_out / "results.csv")
     ok = df[df["error"].isna()].set_index(["learner", "seed"])
     for name in ("bptt", "tbptt"):
         m, f = ok.loc[(name, 0)], ok.loc[(name, 1)]
@@ -71,32 +71,32 @@ def test_measured_seed_and_filled_seed(energy_out):
             assert m["bytedmd_to_criterion"] == (m["converged_sweep"] - 1) * m["bytedmd_per_update"]
 
 
-def test_failing_learner_reported_others_measured(energy_out):
-    df = pd.read_csv(energy_out / "results.csv")
+def test_failing_learner_reported_others_measured(movement_out):
+    df = pd.read_csv(movement_out / "results.csv")
     bad = df[df["learner"] == "failing_rules:Explodes"]
     assert len(bad) == 2 and bad["error"].str.contains("deliberate failure").all()
-    summary = (energy_out / "summary.md").read_text()
+    summary = (movement_out / "summary.md").read_text()
     assert "## Data movement" in summary and "| bptt |" in summary
     assert "failing_rules:Explodes | 0/2 | failed" in summary
     for plot in ("curves.png", "pareto.png", "cost_breakdown.png", "reuse.png"):
-        assert (energy_out / plot).stat().st_size > 1000, plot
-    prov = json.loads((energy_out / "results.json").read_text())
-    assert prov["config"]["energy_seeds"] == 1 and prov["git_commit"] is not None
+        assert (movement_out / plot).stat().st_size > 1000, plot
+    prov = json.loads((movement_out / "results.json").read_text())
+    assert prov["config"]["measure_seeds"] == 1 and prov["git_commit"] is not None
 
 
-def test_resume_redoes_nothing(energy_out, monkeypatch):
-    runs = sorted((energy_out / "runs").glob("*.json"))
-    before = (energy_out / "results.csv").read_text()
+def test_resume_redoes_nothing(movement_out, monkeypatch):
+    runs = sorted((movement_out / "runs").glob("*.json"))
+    before = (movement_out / "results.csv").read_text()
     ok_runs = [p for p in runs if json.loads(p.read_text()).get("error") is None]
     stamps = {p: p.stat().st_mtime_ns for p in ok_runs}
 
     def boom(spec):
         raise AssertionError("a finished run was run again")
-    monkeypatch.setattr(compare_learners, "energy_run", boom)
+    monkeypatch.setattr(compare_learners, "movement_run", boom)
     # only the learners that finished: their runs must all come from runs/
-    assert study(energy_out, "bptt,tbptt") == 0
+    assert study(movement_out, "bptt,tbptt") == 0
     assert {p: p.stat().st_mtime_ns for p in ok_runs} == stamps
-    after = pd.read_csv(energy_out / "results.csv")
+    after = pd.read_csv(movement_out / "results.csv")
     kept = pd.read_csv(pd.io.common.StringIO(before))
     kept = kept[kept["learner"].isin(["bptt", "tbptt"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(after.drop(columns=["wall_s"]), kept.drop(columns=["wall_s"]),
@@ -116,7 +116,7 @@ def test_update_over_budget_is_skipped_with_reason(tmp_path):
 
 def test_bad_budget_flag_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit):
-        compare_learners.main(["--energy-seeds", "-1", "--out", str(tmp_path)])
+        compare_learners.main(["--measure-seeds", "-1", "--out", str(tmp_path)])
 
 
 def test_quick_runs_every_learner(tmp_path):
@@ -133,3 +133,37 @@ def test_quick_runs_every_learner(tmp_path):
     assert sorted(df["learner"].unique()) == sorted(learners.available())
     assert len(df) == 2 * len(learners.available()) and df["error"].isna().all()
     assert "## Data movement" in p.stdout
+
+
+def test_figures_are_png_and_pdf_and_replot_rebuilds_them(movement_out):
+    from studies import replot
+    figs = ("curves", "pareto", "cost_breakdown", "reuse")
+    for f in figs:
+        assert (movement_out / f"{f}.pdf").read_bytes()[:4] == b"%PDF", f
+        (movement_out / f"{f}.png").unlink()
+        (movement_out / f"{f}.pdf").unlink()
+    assert replot.main([str(movement_out)]) == 0
+    for f in figs:
+        assert (movement_out / f"{f}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
+        assert (movement_out / f"{f}.pdf").exists(), f
+
+
+def test_learner_colours_are_fixed():
+    from studies.common import STYLE, learner_style
+    import learners
+    assert set(learners.available()) <= set(STYLE)
+    assert len({STYLE[n] for n in learners.available()}) == len(learners.available())
+    assert learner_style("my_rules:X") == learner_style("my_rules:X")
+    assert learner_style("my_rules:X")[0] not in {c for c, _ in STYLE.values()}
+
+
+def test_curves_csv_is_tidy_with_cumulative_bytedmd(movement_out):
+    cur = pd.read_csv(movement_out / "curves.csv")
+    res = pd.read_csv(movement_out / "results.csv")
+    assert list(cur.columns[:3]) == ["learner", "seed", "sweep"]
+    ok = res[res["error"].isna()]
+    assert len(cur) == int(ok["updates"].sum())        # one row per sweep of every finished run
+    for _, r in ok.iterrows():
+        c = cur[(cur["learner"] == r["learner"]) & (cur["seed"] == r["seed"])]
+        assert list(c["sweep"]) == list(range(1, int(r["updates"]) + 1))
+        assert c["bytedmd_cumulative"].iloc[-1] == (r["updates"] - 1) * r["bytedmd_per_update"]

@@ -1,0 +1,364 @@
+"""What every study shares, written once: the command line, errors, provenance, table cells,
+figures, learner colours, and results folders.
+
+    parser = study_parser(prog, doc, defaults, quick)   # the shared flags + the study's own
+    args = finish_args(parser, argv, defaults, quick)    # --quick fills only what was not given
+    sys.exit(cli(main))                                  # StudyError -> one line, exit 2; Ctrl-C -> 130
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from harness.io import atomic_write_text
+from harness.pool import Interrupted
+from studies.figures import STYLE, learner_style, pyplot, save_figure  # noqa: F401 (re-exported)
+
+
+class StudyError(Exception):
+    """A mistake in the study's input: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# ---- argument types ------------------------------------------------------------------------------
+
+def _number(kind, low, what):
+    def parse(s):
+        try:
+            v = kind(float(s)) if kind is float else int(s)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}") from None
+        if kind is float and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"expected a finite {what}, got {s!r}")
+        if v < low or (low == 0 and what.startswith("a positive") and v == 0):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        return v
+    parse.__name__ = what
+    return parse
+
+
+positive_int = _number(int, 1, "a positive whole number")
+nonneg_int = _number(int, 0, "a whole number >= 0")
+positive_float = _number(float, 0, "a positive number")
+nonneg_float = _number(float, 0.0, "a number >= 0")
+
+
+def int_list(s):
+    """'5,10,20' -> (5, 10, 20): positive whole numbers, sorted, duplicates removed."""
+    parts = [p.strip() for p in str(s).split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected comma-separated whole numbers")
+    return tuple(sorted({positive_int(p) for p in parts}))
+
+
+def hyper_setting(s):
+    """'bptt.lr=0.02' -> ('bptt', 'lr', 0.02); the value is read as JSON, else kept as text."""
+    name, eq, value = str(s).partition("=")
+    learner, dot, key = name.rpartition(".")
+    if not eq or not dot or not learner or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected LEARNER.NAME=VALUE, got {s!r}")
+    try:
+        v = json.loads(value)
+    except json.JSONDecodeError:
+        v = value
+    return learner, key, v
+
+
+# ---- the shared command line ---------------------------------------------------------------------
+
+COMMON = ("learners", "seeds", "workers", "out", "backend", "run_timeout")
+
+
+def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: int = 1) -> Parser:
+    """A parser with the flags every study shares (same meaning everywhere), help showing this
+    study's defaults and what --quick changes. The study adds its own flags."""
+    def d(k, fmt=str):
+        q = f"; --quick: {fmt(quick[k])}" if k in quick else ""
+        return f"default {fmt(defaults[k])}{q}"
+    p = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("common to every study")
+    if "learners" in defaults:
+        g.add_argument("--learners", default=None, metavar="A,B",
+                       help="comma-separated learner names or 'module:Class' paths "
+                            f"(default: {defaults['learners'] or 'every built-in'})")
+    if "seeds" in defaults:
+        g.add_argument("--seeds", type=positive_int if min_seeds else nonneg_int,
+                       default=None, metavar="N", help=f"model seeds 0..N-1 ({d('seeds')})")
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help=f"parallel worker processes of the local backend (default: "
+                        f"{os.cpu_count() or 1}, the cores)")
+    g.add_argument("--out", default=None, metavar="DIR",
+                   help=f"results folder ({d('out')}); rerunning into it resumes")
+    g.add_argument("--force", action="store_true",
+                   help="replace --out whole when it holds another study's results")
+    g.add_argument("--quick", action="store_true",
+                   help="a fast smoke run: sets every flag you did not give to its --quick value")
+    g.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: one line per finished run (the default in a log file)")
+    g.add_argument("--backend", default=None, choices=["local", "ray"],
+                   help="local process pool or a Ray cluster (default local)")
+    g.add_argument("--run-timeout", type=positive_float, default=None, metavar="SECONDS",
+                   help="record a run that takes longer as failed (default: no limit)")
+    g.add_argument("--hyper", type=hyper_setting, action="append", default=[],
+                   metavar="LEARNER.NAME=VALUE",
+                   help="set a hyperparameter, e.g. bptt.lr=0.05 (repeatable)")
+    return p
+
+
+def add_flag(p, flag: str, type, help: str, defaults: dict, quick: dict, fmt=str, **kw):
+    """A study's own flag, its help ending in its default and --quick value."""
+    k = flag.lstrip("-").replace("-", "_")
+    q = f"; --quick {fmt(quick[k])}" if k in quick else ""
+    p.add_argument(flag, type=type, default=None,
+                   help=f"{help} (default {fmt(defaults[k]) if defaults.get(k) is not None else kw.pop('default_text', 'none')}{q})",
+                   **kw)
+
+
+def finish_args(p: Parser, argv, defaults: dict, quick: dict) -> argparse.Namespace:
+    """Parse; every flag left unset takes its --quick value (with --quick) or its default."""
+    args = p.parse_args(argv)
+    base = {"backend": "local", "run_timeout": None, **defaults}
+    for k, v in base.items():
+        if getattr(args, k, None) is None:
+            setattr(args, k, quick[k] if args.quick and k in quick else v)
+    if args.backend == "ray" and args.workers is not None:
+        p.error("--workers sets the local process pool; with --backend ray the cluster's CPUs "
+                "decide (drop --workers)")
+    if args.backend == "ray" and args.run_timeout is not None:
+        p.error("--run-timeout applies to the local backend only")
+    return args
+
+
+def learner_names(arg: str | None, default: list[str] | None = None) -> list[str]:
+    """The learners named by --learners (default: every built-in), checked: unknown names and a
+    learner named twice (also as its class path) are errors."""
+    import learners
+    if arg is None:
+        return list(default) if default is not None else learners.available()
+    names = [n.strip() for n in str(arg).split(",")]
+    if not any(names):
+        raise StudyError("--learners: no learner named")
+    if not all(names):
+        raise StudyError(f"--learners {arg!r}: an empty name between commas")
+    seen = {}
+    for n in names:
+        try:
+            cls = learners.get(n)
+        except ValueError as e:
+            raise StudyError(f"--learners: {e}") from None
+        except Exception as e:       # the rule's module itself is broken (a syntax error, ...)
+            raise StudyError(f"--learners: cannot load {n!r}: {type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        if n in seen.values():
+            raise StudyError(f"--learners: {n!r} is listed twice; list each learner once")
+        if cls in seen:
+            raise StudyError(f"--learners: {n!r} names the same learner as {seen[cls]!r}; "
+                             "list each learner once")
+        seen[cls] = n
+    return names
+
+
+def hyper_by_learner(settings, names: list[str]) -> dict[str, dict]:
+    """--hyper settings grouped per learner, each learner named in `names`."""
+    out: dict[str, dict] = {}
+    for learner, key, value in settings:
+        if learner not in names:
+            raise StudyError(f"--hyper {learner}.{key}: {learner!r} is not among the learners "
+                             f"of this study ({', '.join(names)})")
+        out.setdefault(learner, {})[key] = value
+    return out
+
+
+def check_learners(names: list[str], hyper: dict[str, dict], task_kwargs: dict | None = None):
+    """Construct every learner with its hyperparameters on the task: a bad value is a StudyError
+    naming the learner, before any run starts."""
+    from harness.sweep import make_learner, make_task
+    try:
+        task = make_task(task_kwargs)
+    except (TypeError, ValueError) as e:
+        raise StudyError(f"task: {e}") from None
+    for n in names:
+        try:
+            make_learner({"learner": n, "hyper": hyper.get(n, {})}, task)
+        except (TypeError, ValueError) as e:
+            raise StudyError(f"learner {n}: {e}") from None
+    return task
+
+
+def begin(args, study: str, task_kwargs: dict | None = None, reserved: dict | None = None):
+    """The first steps of every study: its learners (checked), their --hyper settings (each
+    learner constructed on the task; `reserved` hyperparameters, {name: flag}, are the study's
+    own), then its results folder claimed. Returns (names, hyper, task, out)."""
+    names = learner_names(getattr(args, "learners", None))
+    hyper = hyper_by_learner(args.hyper, names)
+    for name, flag in (reserved or {}).items():
+        if any(name in h for h in hyper.values()):
+            raise StudyError(f"--hyper: {name} is set by {flag} in this study")
+    task = check_learners(names, hyper, task_kwargs)
+    return names, hyper, task, prepare_out(args.out, study, args.force)
+
+
+def cli(main, argv=None) -> int:
+    """Run a study's main: a StudyError is one line on stderr and exit 2; Ctrl-C stops the runs,
+    says what finished and how to resume, exit 130."""
+    try:
+        return main(argv)
+    except StudyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Interrupted as e:
+        where = getattr(e, "runs_dir", None)
+        print(f"\ninterrupted: {e.finished} runs finished in this invocation"
+              + (f" and are saved in {where}" if where else "")
+              + f"; {e.cancelled} stopped or not started. Rerun the same command to resume.",
+              file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+# ---- provenance ----------------------------------------------------------------------------------
+
+PACKAGES = ("numpy", "numba", "pandas", "matplotlib", "memray", "threadpoolctl", "ray")
+
+
+def provenance(study: str, config: dict, learners_used: list[str] | None = None,
+               hyper: dict | None = None, task_kwargs: dict | None = None, **extra) -> dict:
+    """What reproduces a study's outputs: its config, every learner's resolved class and
+    hyperparameters (and source hash for an outside rule), code version, packages, machine and
+    BLAS thread settings."""
+    import importlib.metadata as md
+    from harness.pool import thread_settings
+    from harness.sweep import git_state, resolve_spec, source_hash
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    resolved = {}
+    for n in learners_used or []:
+        s = resolve_spec({"learner": n, "hyper": (hyper or {}).get(n, {}), "task": task_kwargs})
+        resolved[n] = {"class": s["learner_class"], "config": s["config"],
+                       "source": s["code"].get("learner_source")}
+    git = git_state()
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()}
+    return {"study": study, "config": cfg, "learners": resolved, "git_commit": git["commit"],
+            "git_dirty": git["dirty"], "source_hash": source_hash(),
+            "python": platform.python_version(), "packages": versions,
+            "machine": {"platform": platform.platform(), "machine": platform.machine(),
+                        "cpus": os.cpu_count()},
+            "threads": {"study_process": thread_settings(),
+                        "run_processes": "one BLAS/OpenMP thread each (harness.pool.one_blas_thread)"},
+            "command": " ".join([f"python -m studies.{study}"] + sys.argv[1:]), **extra}
+
+
+# ---- table cells ---------------------------------------------------------------------------------
+
+def _finite(values) -> list[float]:
+    out = []
+    for v in values:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def median_spread(values, fmt="{:.3g}") -> str:
+    """'median [min–max]' of the finite values, or '–' when there are none."""
+    import numpy as np
+    v = _finite(values)
+    if not v:
+        return "–"
+    return f"{fmt.format(float(np.median(v)))} [{fmt.format(min(v))}–{fmt.format(max(v))}]"
+
+
+def cell(v, fmt="{:.3g}") -> str:
+    """One number as a table cell, '–' when missing."""
+    v = _finite([v])
+    return fmt.format(v[0]) if v else "–"
+
+
+# ---- results folders -----------------------------------------------------------------------------
+
+MARKER = ".study"
+
+
+def folder_owner(out: Path) -> str | None:
+    """The study whose results a folder holds: its marker, else (older folders) the command in
+    results.json or the file names; None for a folder with no study's results."""
+    if (out / MARKER).is_file():
+        return (out / MARKER).read_text().strip() or None
+    try:
+        cmd = json.loads((out / "results.json").read_text()).get("command", "")
+        for word in str(cmd).split():
+            if word.startswith("studies."):
+                return word.split(".", 1)[1]
+    except (OSError, ValueError, AttributeError):
+        pass
+    if (out / "rule_report.md").exists():
+        return "rule_report"
+    if any(out.glob("tune_*.csv")):
+        return "tune"
+    return None
+
+
+def prepare_out(out, study: str, force: bool = False) -> Path:
+    """Claim `out` for `study`: refuse (StudyError) a file, an unwritable folder, a folder of
+    another study (unless force: then it is replaced whole) or a non-empty folder holding no
+    study's results; mark it as this study's."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        owner = folder_owner(out)
+        if owner is None:
+            raise StudyError(f"--out {out}: not empty and holds no study's results; "
+                             "choose a new or empty folder")
+        if owner != study or force:
+            if not force:
+                raise StudyError(f"--out {out} holds results of studies.{owner}, not "
+                                 f"studies.{study}: choose another folder, or --force to "
+                                 "replace it whole")
+            shutil.rmtree(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / MARKER, study + "\n")
+    except OSError as e:
+        raise StudyError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    return out
+
+
+def remove_stale(out: Path, known: list[str], written) -> list[str]:
+    """Delete the outputs a study may write (`known`, names relative to out) that this
+    invocation did not write: no figure or table of an earlier run survives beside new ones."""
+    written = {Path(w).name for w in written if w}
+    gone = []
+    for name in known:
+        for suffix in ((".png", ".pdf") if name.endswith(".png") else (Path(name).suffix,)):
+            p = out / Path(name).with_suffix(suffix)
+            if p.name not in written and p.with_suffix(".png").name not in written and p.exists():
+                p.unlink()
+                gone.append(p.name)
+    return gone
+
+
+def report_written(out: Path, names) -> None:
+    print(f"wrote into {out}/: {', '.join(n for n in names if n)}; runs/ holds one file per run",
+          file=sys.stderr)
