@@ -141,7 +141,7 @@ def test_measurement_failure_keeps_the_training_row(tmp_path):
     import pandas as pd
     row = pd.read_csv(out / "results.csv").iloc[0]
     assert pd.isna(row["error"]) and 0 <= row["unseen_acc"] <= 1
-    assert row["update_note"].startswith("failed: ") and "norm" in row["update_note"]
+    assert row["update_note"].startswith("failed: ") and "svd" in row["update_note"]
     assert "failed" in row["whole_run_note"]
 
 
