@@ -10,9 +10,11 @@ from harness.io import atomic_write_bytes
 
 # One colour and marker per built-in learner, the same in every figure and run.
 STYLE = {"bptt": ("#1f77b4", "o"), "tbptt": ("#ff7f0e", "s"), "rtrl": ("#2ca02c", "^"),
-         "eprop": ("#d62728", "D"), "node_perturbation": ("#9467bd", "v")}
-_SPARE_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
-                  "#8c6d31", "#843c39", "#7b4173")
+         "eprop": ("#d62728", "D"), "node_perturbation": ("#9467bd", "v"),
+         "checkpointed_bptt": ("#17becf", "o"), "feedback_alignment": ("#8c564b", "P"),
+         "snap1": ("#bcbd22", "<"), "snap2": ("#637939", ">"), "uoro": ("#e377c2", "X"),
+         "forward_gradient": ("#7f7f7f", "*"), "weight_perturbation": ("#393b79", "h")}
+_SPARE_COLOURS = ("#8c6d31", "#843c39", "#7b4173", "#e7ba52", "#5254a3", "#ad494a", "#a55194")
 _SPARE_MARKERS = ("P", "X", "h", "<", ">", "p", "*")
 
 
