@@ -46,6 +46,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 
+_TUNED: dict | None = None
+
+
+def _tuned_table() -> dict:
+    """learners/tuned.json: {rule name: {"hyper": {...}, "score": ..., "source": ...}}."""
+    global _TUNED
+    if _TUNED is None:
+        import json
+        from pathlib import Path
+        path = Path(__file__).with_name("tuned.json")
+        _TUNED = json.loads(path.read_text()) if path.exists() else {}
+    return _TUNED
+
+
 class Learner:
     """Base class. Subclasses set `name`, `Config` (a dataclass) and implement the methods."""
     name: ClassVar[str] = ""
@@ -58,6 +72,24 @@ class Learner:
     SCHEDULES: ClassVar[tuple] = ("batched", "per_sequence")
     # False for a rule whose per_sequence direction is its own per-sequence draws (not batched's).
     PER_SEQUENCE_EQUALS_BATCHED: ClassVar[bool] = True
+
+    @classmethod
+    def tuned_hyper(cls) -> dict:
+        """The hyperparameters this rule's tuning search chose (learners/tuned.json, written by
+        `python -m studies.tune --adopt`, with the search table it came from). Raises
+        LookupError naming the rule when it has no tuned configuration."""
+        entry = _tuned_table().get(cls.name)
+        if entry is None:
+            raise LookupError(f"learner {cls.name or cls.__name__!r} has no tuned configuration in "
+                              f"learners/tuned.json (run python -m studies.tune --adopt)")
+        return dict(entry["hyper"])
+
+    @classmethod
+    def tuned(cls, **overrides: Any) -> "Learner":
+        """The rule at its tuned configuration (`tuned_hyper`), overridden by `overrides`. The
+        constructor's own defaults stay the rule's defaults (for BPTT, TBPTT and RTRL: the v1
+        values)."""
+        return cls(**{**cls.tuned_hyper(), **overrides})
 
     @classmethod
     def for_task(cls, task, **hyper: Any) -> "Learner":

@@ -62,7 +62,7 @@ def one_line_error(code, err, *words):
     (scaling, ["--hyper", "bptt.n_hidden=8", "--learners", "bptt"], ["--hidden"]),
     (rule_report, ["--sweeps", "-3"], ["--sweeps"]),
     (rule_report, ["--hyper", "bptt.lr=1"], ["--hyper"]),
-    (tune, ["--learner", "bptt", "--budget", "0"], ["--budget"]),
+    (tune, ["--learners", "bptt", "--budget", "0"], ["--budget"]),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, tmp_path, module, argv, words):
     code, err = outcome(capsys, module, argv + ["--out", str(tmp_path / "o")])
@@ -85,7 +85,7 @@ def test_rule_module_with_a_syntax_error(capsys, tmp_path, monkeypatch):
 
 
 def test_tune_unknown_learner(capsys, tmp_path):
-    code, err = outcome(capsys, tune, ["--learner", "nope", "--out", str(tmp_path / "o")],
+    code, err = outcome(capsys, tune, ["--learners", "nope", "--out", str(tmp_path / "o")],
                         run=lambda m, a: m.main(a))
     one_line_error(code, err, "unknown learner 'nope'")
 
@@ -100,7 +100,7 @@ def test_quick_sets_only_what_was_not_given():
     assert a.seeds == 10 and a.measure_seeds == 3 and a.out == "results/compare_learners"
     s = scaling.parse_args(["--quick", "--hidden", "8,8,4"])
     assert s.hidden == (4, 8) and s.lengths == scaling.QUICK["lengths"]
-    t = tune.parse_args(["--learner", "bptt", "--quick", "--tune-seeds", "5", "6"])
+    t = tune.parse_args(["--learners", "bptt", "--quick", "--tune-seeds", "5", "6"])
     assert t.tune_seeds == [5, 6] and t.budget == 2
 
 
