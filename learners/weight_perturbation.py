@@ -1,0 +1,137 @@
+"""Weight perturbation (Jabri & Flower 1992, "Weight perturbation: an optimal architecture and
+learning technique for analog VLSI feedforward and recurrent multilayer networks", IEEE Trans.
+Neural Networks 3(1): 154-157), in its simultaneous Gaussian form (all weights perturbed at once,
+as compared with node perturbation by Werfel, Xie & Seung 2005, "Learning curves for stochastic
+gradient descent in linear feedforward networks", Neural Computation 17: 2699). The sibling of
+learners/node_perturbation.py: noise on the weights instead of on the units' inputs.
+
+No backward pass: the network is run clean and then `n_perturb` times with every recurrent-layer
+weight moved by Gaussian noise; the change of the batch loss, times the noise that caused it,
+estimates the gradient. Shapes: B sequences in a segment, T steps, A letters, H hidden units.
+
+    forward   clean:      h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);
+                          h_{t+1} = (1 - alpha) h_t + alpha r_t;  y = tanh(W_hy h_T + b_y)
+              perturbed,  p = 1..n_perturb:  the same pass with
+                          W_xh + sigma xi^xh_p (H, A),  W_hh + sigma xi^hh_p (H, H),
+                          b_h + sigma xi^b_p (H,),   xi ~ N(0, 1), giving y~_p
+    credit    batch loss  L(y) = 0.5 / B sum_b sum_i (y_bi - target_bi)^2
+              dW_hh = 1 / (sigma n_perturb) sum_p (L(y~_p) - L(y)) xi^hh_p    (likewise W_xh, b_h)
+              readout (exact local delta rule on the clean pass, as in node perturbation):
+              dW_hy = dz_y^T h_T;  db_y = sum_b dz_y,  dz_y = (y - target) / B * (1 - y^2)
+    update    the shared optimizer (learners.rnn.RNNLearner.update); the update counter in
+              `noise_key` advances by one
+
+E[(L(w + sigma xi) - L(w)) xi] / sigma = grad L + O(sigma), so the estimate follows the gradient
+on average; its variance grows with the number of perturbed weights, H (A + H + 1) = 1,080 at
+the default size (node perturbation: H x T = 150 perturbed unit inputs per sequence), and it
+needs no eligibility trace: only the noise of the current update and one scalar, the loss change.
+Jabri & Flower's serial form (one weight at a time, a finite difference per weight) is the
+special case of a one-hot xi.
+
+Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
+int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
+network; forward draws the update's noise from np.random.default_rng([seed, updates]) in the order
+p = 1..n_perturb, each W_xh, W_hh, b_h. Reading the key is an escape (two elements) in a tracked
+run; the noise itself enters as constants, unpriced (as node perturbation's). `predict` is the
+clean pass and draws nothing.
+
+What it needs that a synapse would not have: the global scalar loss change L(y~) - L(y), broadcast
+to every synapse, a clean and a perturbed run of the same batch (or a memory of the clean loss),
+and each synapse's memory of its own noise; with clip_mode "global" the gradient's global norm.
+
+Defaults (sigma 0.01, n_perturb 8, lr 0.02) are provisional: a few hand trials at seed 0, until the
+re-tune on the validation split with the common search budget.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from learners.base import positive
+from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+
+PERTURBED = ("W_xh", "W_hh", "b_h")        # drawn in this order for each perturbation
+
+
+@dataclass
+class WeightPerturbationConfig(RNNConfig):
+    """Provisional defaults (hand trials at seed 0), pending the common re-tune."""
+    sigma: float = 0.01          # noise standard deviation on each weight
+    n_perturb: int = 8           # perturbed passes per update (averaged)
+    lr: float = 0.02
+
+    def validate(self):
+        super().validate()
+        positive(self, "sigma")
+        n = self.n_perturb
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"WeightPerturbationConfig: n_perturb must be an integer >= 1, "
+                             f"got {n!r}")
+
+
+class WeightPerturbation(RNNLearner):
+    name = "weight_perturbation"
+    Config = WeightPerturbationConfig
+
+    def init(self, task, rng):
+        state = super().init(task, rng)                    # the network first, then the seed
+        state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
+        return state
+
+    def _run(self, x, W_xh, W_hh, b_h):
+        """h_T of the network on a segment x (B, T, A) with the given recurrent-layer weights."""
+        h = np.zeros((x.shape[0], W_hh.shape[0]))                  # h_0: (B, H)
+        for t in range(x.shape[1]):
+            h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}: (B, H)
+        return h
+
+    def _outputs(self, state, batch, W_xh, W_hh, b_h):
+        """(y (B, 3), [h_T of each segment])."""
+        hTs = [self._run(x, W_xh, W_hh, b_h) for x in batch.segments]
+        ys = [np.tanh(h @ state["W_hy"].T + state["b_y"]) for h in hTs]
+        return (ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)), hTs
+
+    def forward(self, state, batch):
+        c = self.config
+        key = state["noise_key"]
+        rng = np.random.default_rng([int(key[0]), int(key[1])])   # this update's noise
+        y, hTs = self._outputs(state, batch, state["W_xh"], state["W_hh"], state["b_h"])
+        noise, y_p = [], []
+        for _ in range(c.n_perturb):
+            xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
+            noise.append(xi)
+            y_p.append(self._outputs(state, batch, *(state[k] + c.sigma * xi[k]
+                                                     for k in PERTURBED))[0])   # y~_p: (B, 3)
+        return {"y": y, "h_T": hTs, "y_perturbed": y_p, "noise": noise}
+
+    def credit(self, state, batch, cache):
+        c = self.config
+        B = batch.size
+        g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
+        d = cache["y"] - batch.targets
+        loss = 0.5 * (d * d).sum() / B                             # L(y): scalar
+        scale = 1.0 / (c.sigma * c.n_perturb)
+        for y_p, xi in zip(cache["y_perturbed"], cache["noise"]):
+            d_p = y_p - batch.targets
+            dL = (0.5 * (d_p * d_p).sum() / B - loss) * scale      # the broadcast scalar
+            for k in PERTURBED:
+                g[k] += dL * xi[k]
+        start = 0
+        for x, h_T in zip(batch.segments, cache["h_T"]):           # readout: local delta rule
+            b = x.shape[0]
+            dz_y = self.readout_delta(cache["y"][start:start + b],
+                                      batch.targets[start:start + b], B)   # (b, 3)
+            g["W_hy"] += dz_y.T @ h_T                              # (3, H)
+            g["b_y"] += dz_y.sum(axis=0)
+            start += b
+        return g
+
+    def update(self, state, grads):
+        new = super().update(state, grads)
+        new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
+        return new
+
+    def predict(self, state, batch):
+        """The clean pass only: no noise is drawn."""
+        return self._outputs(state, batch, state["W_xh"], state["W_hh"], state["b_h"])[0]
