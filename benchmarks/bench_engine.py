@@ -58,7 +58,7 @@ def record_bptt_run(sweeps=5):
     import learners
     from harness.task import Batch
     from harness.tracking import TrackedArray, Tracker
-    from harness.training import train
+    from harness.training import run_update, train
 
     tr = Tracker()
 
@@ -66,7 +66,7 @@ def record_bptt_run(sweeps=5):
         ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k))
               for k, v in st.items()}
         tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
-        return lr.step(ts, tb, phase=tr.phase)
+        return run_update(lr, ts, tb, phase=tr.phase)
 
     train(learners.get("bptt")(), sweeps=sweeps, step=step, log_test=False)
     return tr.trace()

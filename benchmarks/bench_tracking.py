@@ -63,7 +63,7 @@ def main():
     import learners
     from harness.task import Batch
     from harness.tracking import TrackedArray, Tracker
-    from harness.training import train
+    from harness.training import run_update, train
 
     def tracked_run():
         tr = Tracker()
@@ -72,7 +72,7 @@ def main():
             ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k))
                   for k, v in st.items()}
             tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
-            return lr.step(ts, tb, phase=tr.phase)
+            return run_update(lr, ts, tb, phase=tr.phase)
 
         train(learners.get("bptt")(), sweeps=5, step=step, log_test=False)
         return tr

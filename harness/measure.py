@@ -18,8 +18,15 @@ import numpy as np
 
 from harness.task import Batch, SequenceLookup
 from harness.tracking import TrackedArray, Tracker
+from harness.training import run_update
 
 PHASES = ("forward", "credit", "update")
+_OUTPUT_LABEL = {"forward": "cache:", "credit": "grad:"}    # array names: phase output -> prefix
+
+
+def _is_data(v) -> bool:
+    """A state entry the tracked runner tracks: anything but an integer (or boolean) array."""
+    return not (isinstance(v, np.ndarray) and v.dtype.kind in "iub")
 
 
 def _arrays_in(obj):
@@ -64,18 +71,20 @@ class TrackedStep:
                 and np.array_equal(prev.targets, batch.targets))
 
     def bring_in(self, state: dict, batch: Batch):
-        """Track the state (if plain) and the batch; returns (tracked state, tracked batch)."""
+        """Track the state (if plain) and the batch; returns (tracked state, tracked batch).
+        Floating-point state entries are tracked; integer ones (bookkeeping such as a rule's
+        packed noise-generator state) pass through untracked and unpriced."""
         plain_state = not any(isinstance(v, TrackedArray) for v in state.values())
         if self._same_batch(batch):
             tb = self._tracked_batch
         else:
             tb = None
-        keys = list(state)
+        keys = [k for k, v in state.items() if _is_data(v)]
         if plain_state:
             n_seg = len(batch.segments)
             extra = [] if tb is not None else list(batch.segments) + [batch.targets]
             tracked = self.tr.track_args(*[state[k] for k in keys], *extra)
-            state = dict(zip(keys, tracked[:len(keys)]))
+            state = dict(state, **dict(zip(keys, tracked[:len(keys)])))
             if tb is None:
                 tb = Batch(segments=list(tracked[len(keys):len(keys) + n_seg]),
                            targets=tracked[-1])
@@ -85,22 +94,19 @@ class TrackedStep:
         self._plain_batch, self._tracked_batch = batch, tb
         return state, tb
 
+    def _observe(self, phase: str, out: dict):
+        if phase in _OUTPUT_LABEL:
+            for k, v in out.items():
+                self._name(v, _OUTPUT_LABEL[phase] + k)
+
     def __call__(self, learner, state, batch):
         state, tb = self.bring_in(state, batch)
         for k, v in state.items():
             self._name(v, k)
         self._name(tb.segments, "inputs")
         self._name(tb.targets, "targets")
-        with self.tr.phase("forward"):
-            cache = learner.forward(state, tb)
-        for k, v in cache.items():
-            self._name(v, f"cache:{k}")
-        with self.tr.phase("credit"):
-            grads = learner.credit(state, tb, cache)
-        for k, v in grads.items():
-            self._name(v, f"grad:{k}")
-        with self.tr.phase("update"):
-            new_state = learner.update(state, grads)
+        new_state, cache = run_update(learner, state, tb, phase=self.tr.phase,
+                                      observe=self._observe)
         self.updates += 1
         return new_state, cache
 
@@ -110,7 +116,7 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int):
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     for _ in range(warm_sweeps):
-        state, _ = learner.step(state, task.train_batch(timing_rng))
+        state, _ = run_update(learner, state, task.train_batch(timing_rng))
     return state, timing_rng
 
 

@@ -84,6 +84,32 @@ class TrainResult:
     state: dict = field(repr=False, default=None)
 
 
+def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None):
+    """One update, the three phases in order: forward -> credit -> update. Returns
+    (new_state, cache). The one three-phase driver: train() and harness.measure run every update
+    through it.
+
+    phase: `phase(name)` a context-manager factory tagging each phase ("forward", "credit",
+    "update"; the tracked runner passes its tracker's, for cost attribution); None: untagged.
+    observe: `observe(name, output)` called after each phase with what it produced (the cache,
+    the grads, the new state); the tracked runner names arrays with it. It must not change them.
+    """
+    tag = phase or (lambda name: contextlib.nullcontext())
+    with tag("forward"):
+        cache = learner.forward(state, batch)
+    if observe is not None:
+        observe("forward", cache)
+    with tag("credit"):
+        grads = learner.credit(state, batch, cache)
+    if observe is not None:
+        observe("credit", grads)
+    with tag("update"):
+        new_state = learner.update(state, grads)
+    if observe is not None:
+        observe("update", new_state)
+    return new_state, cache
+
+
 def default_sweeps(task: SequenceLookup) -> int:
     return DEFAULT_SWEEPS_VARIABLE if task.variable_timing else DEFAULT_SWEEPS_FIXED
 
@@ -113,7 +139,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
     test_batch = task.test_batch()
-    step = step or (lambda lr, st, b: lr.step(st, b))
+    step = step or run_update
 
     rows = []
     converged = None

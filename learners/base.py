@@ -74,20 +74,6 @@ class Learner:
     def predict(self, state: dict, batch):
         return self.forward(state, batch)["y"]
 
-    # ---- one training step, phase by phase ---------------------------------------------------
-    def step(self, state: dict, batch, phase=None):
-        """forward -> credit -> update. `phase(name)` is a context-manager factory the harness
-        may pass to tag each phase (for cost attribution); None runs untagged."""
-        import contextlib
-        tag = phase or (lambda name: contextlib.nullcontext())
-        with tag("forward"):
-            cache = self.forward(state, batch)
-        with tag("credit"):
-            grads = self.credit(state, batch, cache)
-        with tag("update"):
-            new_state = self.update(state, grads)
-        return new_state, cache
-
 
 def positive(config, *names):
     """Raise ValueError unless each named field of `config` is > 0."""

@@ -51,9 +51,9 @@ class RNNConfig:
 
     def validate(self):
         name = type(self).__qualname__
-        if not _is_int(self.n_hidden) or self.n_hidden < 1:
-            raise ValueError(f"{name}: n_hidden must be an integer >= 1, got {self.n_hidden!r}")
-        positive(self, "lr", "init_scale")
+        positive(self, "n_hidden", "lr", "init_scale")
+        if not _is_int(self.n_hidden):
+            raise ValueError(f"{name}: n_hidden must be an integer, got {self.n_hidden!r}")
         nonnegative(self, "momentum", "weight_decay")
         if self.clip is not None:
             nonnegative(self, "clip")
@@ -98,10 +98,52 @@ class RNNLearner(Learner):
             return r
         return (1 - alpha) * h + alpha * r
 
+    def alpha_times(self, g):
+        """alpha * g; `g` itself when alpha == 1 (no extra operation on the v1 network)."""
+        alpha = self.config.alpha
+        return g if alpha == 1.0 else alpha * g
+
+    def leak_back(self, dh_next, dh_rec):
+        """dL/dh_t = (1 - alpha) dL/dh_{t+1} (the leak's direct path) + dh_rec (the path through
+        tanh and W_hh, already carrying its factor alpha); `dh_rec` itself when alpha == 1."""
+        alpha = self.config.alpha
+        return dh_rec if alpha == 1.0 else (1 - alpha) * dh_next + dh_rec
+
     @staticmethod
     def readout_delta(y, targets, B):
         """dL/dz_y for the readout y = tanh(z_y), L = 0.5 mean_b |y - target|^2: (b, 3)."""
         return (y - targets) / B * (1 - y * y)
+
+    @staticmethod
+    def per_segment(batch, y):
+        """For each segment of the batch: (x (b, T, A), its rows of y (b, 3), its targets (b, 3))."""
+        start = 0
+        for x in batch.segments:
+            b = x.shape[0]
+            yield x, y[start:start + b], batch.targets[start:start + b]
+            start += b
+
+    @staticmethod
+    def zero_grads(state, names=RNN_PARAMS) -> dict:
+        """Zero accumulators shaped like the parameters `names`."""
+        return {k: np.zeros_like(state[k]) for k in names}
+
+    def predict(self, state, batch):
+        """Outputs y (B, 3) of the plain forward pass of the module docstring: no learning
+        quantities, no random draws."""
+        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
+        ys = []
+        for x in batch.segments:                                   # x: (B, T, A)
+            h = np.zeros((x.shape[0], W_hh.shape[0]))              # h_0: (B, H)
+            for t in range(x.shape[1]):
+                h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))
+            ys.append(np.tanh(h @ state["W_hy"].T + state["b_y"]))   # (B, 3)
+        return join_segments(ys)
+
+
+def join_segments(ys):
+    """The per-segment outputs as one (B, 3) array in batch order (no copy for one segment)."""
+    return ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
 
 
 def optimizer_step(state: dict, grads: dict, config: RNNConfig, names=RNN_PARAMS) -> dict:

@@ -48,7 +48,9 @@ DEFAULT_SWEEPS = 800
 
 # (label, learner, hyperparameters beyond the defaults, what the row shows)
 # The alpha = 1 e-prop configuration is the best alpha = 1 trial of studies/results/tune_eprop.csv.
-EPROP_V1 = {"alpha": 1.0, "feedback": "readout", "trace_decay": 0.9, "lr": 0.05}
+# clip_mode "global": the search ran with global-norm clipping (e-prop's default is now per-parameter).
+EPROP_V1 = {"alpha": 1.0, "feedback": "readout", "trace_decay": 0.9, "lr": 0.05,
+            "clip_mode": "global"}
 VARIANTS = [
     ("eprop, v1 network (alpha=1), trace_decay=0.9", "eprop", EPROP_V1,
      "e-prop on the non-leaky v1 network, best trace time constant found there"),

@@ -50,6 +50,7 @@ import pandas as pd
 
 from harness.io import atomic_write_bytes, atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
+from harness.training import run_update
 
 DEFAULT_OUT = "results/scaling"
 DEFAULT_LENGTHS = (5, 10, 20, 40, 80)
@@ -82,7 +83,7 @@ FIT_COLUMNS = ["learner", "n_hidden", "points", "T_min", "T_max", "exponent", "c
 def _one_plain_update(learner, task, seed):
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
-    new_state, _ = learner.step(state, task.train_batch(timing_rng))
+    new_state, _ = run_update(learner, state, task.train_batch(timing_rng))
     return None
 
 

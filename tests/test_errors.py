@@ -56,7 +56,7 @@ def test_nan_divergence_names_the_sweep():
 
 class _NaNAtSweep3(Learner):
     name = "nan3"
-    from learners.bptt import BPTTConfig as Config
+    from learners.rnn import RNNConfig as Config
     PARAMS = ("w",)
 
     def init(self, task, rng):

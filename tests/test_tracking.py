@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from harness.task import Batch
 from harness.tracking import EscapeError, NotModelledError, TrackedArray, Tracker
-from harness.training import train
+from harness.training import run_update, train
 from metrics.api import bytedmd, trace_call
 from metrics.oracle import oracle_ard_dmc, oracle_bytedmd
 from metrics.trace import Trace
@@ -605,7 +605,7 @@ def test_bptt_tracked_bit_identical():
     def step(lr, st, b):
         ts = {k: (v if isinstance(v, TrackedArray) else tr.track(v, name=k)) for k, v in st.items()}
         tb = Batch(segments=[tr.track(s) for s in b.segments], targets=tr.track(b.targets))
-        return lr.step(ts, tb, phase=tr.phase)
+        return run_update(lr, ts, tb, phase=tr.phase)
 
     plain = train(learners.get("bptt")(), sweeps=3)
     tracked = train(learners.get("bptt")(), sweeps=3, step=step)
