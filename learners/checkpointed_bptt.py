@@ -16,15 +16,16 @@ al. Shapes: B sequences in a segment, T steps, A letters, H hidden units, 3 outp
               for each segment start s = the last .. 0, e = min(s + k, T):
                 recompute r_t, h_{t+1} for t = s..e-1 from the checkpoint h_s (as in forward)
                 if e = T:  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y;  dh_T = dz_y W_hy
-                for t = e-1..s:  dz_t = alpha dh_{t+1} * (1 - r_t^2)                    (B, H)
+                for t = e-1..s:  dz_t = alpha (dh_{t+1} * (1 - r_t^2))                  (B, H)
                                  dW_xh += dz_t^T x_t;  dW_hh += dz_t^T h_t;  db_h += sum_b dz_t
                                  dh_t = (1 - alpha) dh_{t+1} + dz_t W_hh
     update    the shared optimizer (learners.rnn.RNNLearner.update)
 
-Every floating-point operation of the gradient is learners/bptt.py's, in BPTT's order (the
-recomputed states are the forward's states bit for bit: the same operations on the same
-numbers), so with BPTT's hyperparameters training gives BPTT's parameters bit for bit (the test).
-What changes is what is kept live between the passes, hence the data movement.
+Every floating-point operation of the gradient is learners/bptt.py's, in BPTT's order, with the
+shared leak helpers (the recomputed states are the forward's states bit for bit: the same
+operations on the same numbers), so with BPTT's hyperparameters training gives BPTT's parameters
+bit for bit (the test). What changes is what is kept live between the passes, hence the data
+movement: in the ByteDMD model the recomputation's extra reads can outweigh the shallower stack.
 
 What it needs that a synapse would not have: everything BPTT needs (weight transport: W_hh^T and
 W_hy^T carry the error backwards; the backward pass in time over stored states; with clip_mode
@@ -41,7 +42,7 @@ from math import isqrt
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -93,41 +94,31 @@ class CheckpointedBPTT(RNNLearner):
             for t in range(T):
                 if t % k == 0:
                     C.append(h)
-                h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))
+                h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
             ckpts.append(C)
             ys.append(np.tanh(h @ W_hy.T + b_y))                   # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "checkpoints": ckpts}
+        return {"y": join_segments(ys), "checkpoints": ckpts}
 
     def credit(self, state, batch, cache):
         W_hh, W_hy = state["W_hh"], state["W_hy"]
-        alpha = self.config.alpha
-        B = batch.size
-        g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
-        start = 0
-        for x, C in zip(batch.segments, cache["checkpoints"]):
-            b, T = x.shape[0], x.shape[1]
+        g = self.zero_grads(state)
+        for (x, y, targets), C in zip(self.per_segment(batch, cache["y"]), cache["checkpoints"]):
+            T = x.shape[1]
             k = self.interval(T)
-            dz_y = self.readout_delta(cache["y"][start:start + b],
-                                      batch.targets[start:start + b], B)   # (b, 3)
+            dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
             dh = None
-            for i in range(len(C) - 1, -1, -1):                    # segments, last first
+            for i in range(len(C) - 1, -1, -1):                    # segments, the last first
                 s, e = i * k, min(i * k + k, T)
                 Hs, Rs = self._steps(state, x, C[i], s, e)         # recomputed: Hs[t - s] = h_t
                 if e == T:                                         # the readout, as in BPTT
                     g["W_hy"] += dz_y.T @ Hs[-1]                   # (3, H)
                     g["b_y"] += dz_y.sum(axis=0)
-                    dh = dz_y @ W_hy                               # dh_T: (b, H)
+                    dh = dz_y @ W_hy                               # dL/dh_T: (b, H)
                 for t in range(e - 1, s - 1, -1):
-                    r = Rs[t - s]
-                    if alpha == 1.0:
-                        dz = dh * (1 - r * r)                      # (b, H)
-                    else:
-                        dz = alpha * dh * (1 - r * r)
+                    r = Rs[t - s]                                  # r_t: (b, H)
+                    dz = self.alpha_times(dh * (1 - r * r))        # dL/dz_t: (b, H)
                     g["W_xh"] += dz.T @ x[:, t]                    # (H, A)
                     g["W_hh"] += dz.T @ Hs[t - s]                  # (H, H)
                     g["b_h"] += dz.sum(axis=0)
-                    back = dz @ W_hh
-                    dh = back if alpha == 1.0 else (1 - alpha) * dh + back
-            start += b
+                    dh = self.leak_back(dh, dz @ W_hh)             # dL/dh_t: (b, H)
         return g

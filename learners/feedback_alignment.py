@@ -14,16 +14,17 @@ T steps, A letters, H hidden units, 3 outputs; row-vector convention (dh is (B, 
     credit    dz_y = (y - target) / B * (1 - y^2)                                        (B, 3)
               readout, its exact local gradient:  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y
               feedback="fa":   dh_T = dz_y B_hy^T;  for t = T-1..0:
-                                 dz_t = alpha dh_{t+1} * (1 - r_t^2)                         (B, H)
+                                 dz_t = alpha (dh_{t+1} * (1 - r_t^2))                       (B, H)
                                  dW_xh += dz_t^T x_t;  dW_hh += dz_t^T h_t;  db_h += sum_b dz_t
                                  dh_t = (1 - alpha) dh_{t+1} + dz_t B_hh^T
               feedback="dfa":  the output error is sent to every step directly, no chain in time:
-                                 e = dz_y B_hy^T  (B, H);  dz_t = alpha e * (1 - r_t^2) for every t
+                                 e = dz_y B_hy^T  (B, H);  dz_t = alpha (e * (1 - r_t^2)) for every t
                                (one B_hy shared by all steps, as the steps share their weights)
     update    the shared optimizer (learners.rnn.RNNLearner.update)
 
-With B_hy = W_hy^T and B_hh = W_hh^T, "fa" is BPTT exactly (the test). At alpha = 1 the leak
-terms vanish and the products are written as in learners/bptt.py. The leak's own path
+With B_hy = W_hy^T and B_hh = W_hh^T, "fa" is BPTT exactly, bit for bit (the test): the
+products are written as in learners/bptt.py, with the shared leak helpers (at alpha = 1 the leak
+terms are not computed at all). The leak's own path
 (1 - alpha) dh_{t+1} is a unit's memory of its own state, not a synapse, so it is kept.
 
 B_hy and B_hh are drawn once in init, after the network, from the run's generator, with the
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 FEEDBACK = ("fa", "dfa")
 
@@ -92,37 +93,30 @@ class FeedbackAlignment(RNNLearner):
             hs.append(Hs)
             rs.append(Rs)
             ys.append(np.tanh(h @ W_hy.T + b_y))           # (B, 3)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)
-        return {"y": y, "hs": hs, "rs": rs}
+        cache = {"y": join_segments(ys), "hs": hs}
+        if self.config.alpha != 1.0:
+            cache["rs"] = rs                               # at alpha = 1, r_t is h_{t+1}: kept once
+        return cache
 
     def credit(self, state, batch, cache):
-        alpha, direct = self.config.alpha, self.config.feedback == "dfa"
+        direct = self.config.feedback == "dfa"
         B_hy = state["B_hy"]                                       # (H, 3)
         B_hh = None if direct else state["B_hh"]                   # (H, H)
-        B = batch.size
-        g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
-        start = 0
-        for x, Hs, Rs in zip(batch.segments, cache["hs"], cache["rs"]):
-            b = x.shape[0]
-            dz_y = self.readout_delta(cache["y"][start:start + b],
-                                      batch.targets[start:start + b], B)   # (b, 3)
-            g["W_hy"] += dz_y.T @ Hs[-1]                           # (3, H)
+        rs = cache["rs"] if "rs" in cache else [Hs[1:] for Hs in cache["hs"]]
+        g = self.zero_grads(state)
+        for (x, y, targets), Hs, Rs in zip(self.per_segment(batch, cache["y"]), cache["hs"], rs):
+            dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
+            g["W_hy"] += dz_y.T @ Hs[-1]                           # exact local gradient (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             e = dz_y @ B_hy.T                                      # random feedback: (b, H)
             dh = e
             for t in range(x.shape[1] - 1, -1, -1):
                 if direct:
                     dh = e                                         # the same error at every step
-                r = Rs[t]
-                if alpha == 1.0:
-                    dz = dh * (1 - r * r)                          # (b, H)
-                else:
-                    dz = alpha * dh * (1 - r * r)
+                dz = self.alpha_times(dh * (1 - Rs[t] * Rs[t]))    # (b, H)
                 g["W_xh"] += dz.T @ x[:, t]                        # (H, A)
                 g["W_hh"] += dz.T @ Hs[t]                          # (H, H)
                 g["b_h"] += dz.sum(axis=0)
                 if not direct:
-                    back = dz @ B_hh.T                             # random feedback in time
-                    dh = back if alpha == 1.0 else (1 - alpha) * dh + back
-            start += b
+                    dh = self.leak_back(dh, dz @ B_hh.T)           # random feedback in time
         return g

@@ -31,9 +31,9 @@ special case of a one-hot xi.
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
 network; forward draws the update's noise from np.random.default_rng([seed, updates]) in the order
-p = 1..n_perturb, each W_xh, W_hh, b_h. Reading the key is an escape (two elements) in a tracked
-run; the noise itself enters as constants, unpriced (as node perturbation's). `predict` is the
-clean pass and draws nothing.
+p = 1..n_perturb, each W_xh, W_hh, b_h. The key is integer bookkeeping, which the tracked runner
+passes through unpriced; the noise enters as constants, also unpriced (as node perturbation's).
+`predict` (the shared clean pass) draws nothing.
 
 What it needs that a synapse would not have: the global scalar loss change L(y~) - L(y), broadcast
 to every synapse, a clean and a perturbed run of the same batch (or a memory of the clean loss),
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.base import positive
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner
+from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 PERTURBED = ("W_xh", "W_hh", "b_h")        # drawn in this order for each perturbation
 
@@ -79,36 +79,31 @@ class WeightPerturbation(RNNLearner):
         state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
         return state
 
-    def _run(self, x, W_xh, W_hh, b_h):
-        """h_T of the network on a segment x (B, T, A) with the given recurrent-layer weights."""
-        h = np.zeros((x.shape[0], W_hh.shape[0]))                  # h_0: (B, H)
-        for t in range(x.shape[1]):
-            h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}: (B, H)
-        return h
-
-    def _outputs(self, state, batch, W_xh, W_hh, b_h):
-        """(y (B, 3), [h_T of each segment])."""
-        hTs = [self._run(x, W_xh, W_hh, b_h) for x in batch.segments]
-        ys = [np.tanh(h @ state["W_hy"].T + state["b_y"]) for h in hTs]
-        return (ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)), hTs
-
     def forward(self, state, batch):
         c = self.config
-        key = state["noise_key"]
-        rng = np.random.default_rng([int(key[0]), int(key[1])])   # this update's noise
-        y, hTs = self._outputs(state, batch, state["W_xh"], state["W_hh"], state["b_h"])
+        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
+        W_hy, b_y = state["W_hy"], state["b_y"]
+        hTs, ys = [], []
+        for x in batch.segments:                                   # clean pass, x: (B, T, A)
+            h = np.zeros((x.shape[0], W_hh.shape[0]))              # h_0: (B, H)
+            for t in range(x.shape[1]):
+                h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
+            hTs.append(h)
+            ys.append(np.tanh(h @ W_hy.T + b_y))                   # (B, 3)
+        seed, updates = (int(v) for v in state["noise_key"])
+        rng = np.random.default_rng([seed, updates])               # this update's noise
         noise, y_p = [], []
-        for _ in range(c.n_perturb):
+        for _ in range(c.n_perturb):                               # perturbed passes
             xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
             noise.append(xi)
-            y_p.append(self._outputs(state, batch, *(state[k] + c.sigma * xi[k]
-                                                     for k in PERTURBED))[0])   # y~_p: (B, 3)
-        return {"y": y, "h_T": hTs, "y_perturbed": y_p, "noise": noise}
+            moved = {k: state[k] + c.sigma * xi[k] for k in PERTURBED}
+            y_p.append(self.predict(dict(state, **moved), batch))  # y~_p: (B, 3)
+        return {"y": join_segments(ys), "h_T": hTs, "y_perturbed": y_p, "noise": noise}
 
     def credit(self, state, batch, cache):
         c = self.config
         B = batch.size
-        g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
+        g = self.zero_grads(state)
         d = cache["y"] - batch.targets
         loss = 0.5 * (d * d).sum() / B                             # L(y): scalar
         scale = 1.0 / (c.sigma * c.n_perturb)
@@ -117,21 +112,13 @@ class WeightPerturbation(RNNLearner):
             dL = (0.5 * (d_p * d_p).sum() / B - loss) * scale      # the broadcast scalar
             for k in PERTURBED:
                 g[k] += dL * xi[k]
-        start = 0
-        for x, h_T in zip(batch.segments, cache["h_T"]):           # readout: local delta rule
-            b = x.shape[0]
-            dz_y = self.readout_delta(cache["y"][start:start + b],
-                                      batch.targets[start:start + b], B)   # (b, 3)
+        for (x, y, targets), h_T in zip(self.per_segment(batch, cache["y"]), cache["h_T"]):
+            dz_y = self.readout_delta(y, targets, B)               # readout: local delta rule
             g["W_hy"] += dz_y.T @ h_T                              # (3, H)
             g["b_y"] += dz_y.sum(axis=0)
-            start += b
         return g
 
     def update(self, state, grads):
         new = super().update(state, grads)
         new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
         return new
-
-    def predict(self, state, batch):
-        """The clean pass only: no noise is drawn."""
-        return self._outputs(state, batch, state["W_xh"], state["W_hh"], state["b_h"])[0]
