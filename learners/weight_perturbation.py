@@ -22,8 +22,10 @@ estimates the gradient. Shapes: B sequences in a segment, T steps, A letters, H 
               `noise_key` advances by one
 
 E[(L(w + sigma xi) - L(w)) xi] / sigma = grad L + O(sigma), so the estimate follows the gradient
-on average; its variance grows with the number of perturbed weights, H (A + H + 1) = 1,080 at
-the default size (node perturbation: H x T = 150 perturbed unit inputs per sequence), and it
+on average; its variance grows with the number of perturbed weights n = H (A + H + 1) = 1,080 at
+the default size: one draw's relative variance E|g_hat - g|^2 / |g|^2 is n + 1 for Gaussian
+noise at small sigma (measured: about 1,100; the test), so one draw's cosine with the gradient is
+about sqrt(2 / (pi n)) = 0.024 (node perturbation: H x T = 150 perturbed unit inputs per sequence). It
 needs no eligibility trace: only the noise of the current update and one scalar, the loss change.
 Jabri & Flower's serial form (one weight at a time, a finite difference per weight) is the
 special case of a one-hot xi.
