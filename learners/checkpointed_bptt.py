@@ -10,7 +10,7 @@ BPTT's T; the price is a second forward pass over all T steps, run in the backwa
 k = ceil(sqrt(T)) (the default, per segment of the batch) gives the O(sqrt(T)) memory of Chen et
 al. Shapes: B sequences in a segment, T steps, A letters, H hidden units, 3 outputs.
 
-    forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  h_{t+1} = (1 - alpha) h_t + alpha r_t
+    forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  h_{t+1} = (1-alpha) h_t + alpha r_t
               store h_s for s = 0, k, 2k, ... < T;   y = tanh(W_hy h_T + b_y)
     credit    dz_y = (y - target) / B * (1 - y^2)                                        (B, 3)
               for each segment start s = the last .. 0, e = min(s + k, T):
@@ -72,7 +72,8 @@ class CheckpointedBPTT(RNNLearner):
         return ceil_sqrt(T) if self.config.k is None else int(self.config.k)
 
     def _steps(self, state, x, h, s, e):
-        """r_t and h_{t+1} for t = s..e-1 from h = h_s: lists R (e - s) and H (e - s + 1, H[0] = h_s)."""
+        """r_t and h_{t+1} for t = s..e-1 from h = h_s: lists H (e - s + 1 states, H[0] = h_s)
+        and R (e - s)."""
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         Hs, Rs = [h], []
         for t in range(s, e):

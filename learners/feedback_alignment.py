@@ -5,11 +5,12 @@ neural networks", NIPS 29) as an option.
 
 BPTT's backward pass with fixed random matrices in place of the transposed forward weights: the
 error reaches the hidden units through B_hy (H, 3) instead of W_hy^T, and travels back in time
-through B_hh (H, H) instead of W_hh^T. The forward weights come to align with the feedback
-("the network learns to learn with the feedback it has"). Shapes: B sequences in a segment,
-T steps, A letters, H hidden units, 3 outputs; row-vector convention (dh is (B, H)).
+through B_hh (H, H) instead of W_hh^T. Learning brings the forward weights into alignment with
+the fixed feedback, after which the feedback carries useful error information. Shapes: B
+sequences in a segment, T steps, A letters, H hidden units, 3 outputs; rows are sequences (dh is
+(B, H)).
 
-    forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  h_{t+1} = (1 - alpha) h_t + alpha r_t
+    forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  h_{t+1} = (1-alpha) h_t + alpha r_t
               y = tanh(W_hy h_T + b_y)                  (every h_t and r_t is stored, as in BPTT)
     credit    dz_y = (y - target) / B * (1 - y^2)                                        (B, 3)
               readout, its exact local gradient:  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y
@@ -18,7 +19,8 @@ T steps, A letters, H hidden units, 3 outputs; row-vector convention (dh is (B, 
                                  dW_xh += dz_t^T x_t;  dW_hh += dz_t^T h_t;  db_h += sum_b dz_t
                                  dh_t = (1 - alpha) dh_{t+1} + dz_t B_hh^T
               feedback="dfa":  the output error is sent to every step directly, no chain in time:
-                                 e = dz_y B_hy^T  (B, H);  dz_t = alpha (e * (1 - r_t^2)) for every t
+                                 e = dz_y B_hy^T  (B, H);  for every t:
+                                 dz_t = alpha (e * (1 - r_t^2))
                                (one B_hy shared by all steps, as the steps share their weights)
     update    the shared optimizer (learners.rnn.RNNLearner.update)
 

@@ -25,10 +25,10 @@ E[(L(w + sigma xi) - L(w)) xi] / sigma = grad L + O(sigma), so the estimate foll
 on average; its variance grows with the number of perturbed weights n = H (A + H + 1) = 1,080 at
 the default size: one draw's relative variance E|g_hat - g|^2 / |g|^2 is n + 1 for Gaussian
 noise at small sigma (measured: about 1,100; the test), so one draw's cosine with the gradient is
-about sqrt(2 / (pi n)) = 0.024 (node perturbation: H x T = 150 perturbed unit inputs per sequence). It
-needs no eligibility trace: only the noise of the current update and one scalar, the loss change.
-Jabri & Flower's serial form (one weight at a time, a finite difference per weight) is the
-special case of a one-hot xi.
+about sqrt(2 / (pi n)) = 0.024 (node perturbation: H x T = 150 perturbed unit inputs per
+sequence). It needs no eligibility trace: only the noise of the current update and one scalar,
+the loss change. Jabri & Flower's serial form (one weight at a time, a finite difference per
+weight) is the special case of a one-hot xi.
 
 Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
 int64 array [seed, updates so far], the seed drawn in init from the run's generator after the

@@ -34,7 +34,8 @@ def random_case(rule, seed, variable=False, **hyper):
     state["b_h"] = 0.3 * rng.standard_normal(H)
     state["b_y"] = 0.3 * rng.standard_normal(3)
     if variable:
-        segs = [np.eye(A)[rng.integers(0, A, size=int(rng.integers(1, 12)))][None] for _ in range(4)]
+        segs = [np.eye(A)[rng.integers(0, A, size=int(rng.integers(1, 12)))][None]
+                for _ in range(4)]
     else:
         B, T = int(rng.integers(1, 7)), int(rng.integers(1, 12))
         segs = [np.eye(A)[rng.integers(0, A, size=(B, T))]]
@@ -99,7 +100,7 @@ def test_bad_hyperparameters_raise(name, bad, match):
         learners.get(name)(**bad)
 
 
-# ---- feedback alignment ----------------------------------------------------------------------------
+# ---- feedback alignment --------------------------------------------------------------------------
 def transposed_feedback(state):
     """The feedback matrices set to the true transposes of the forward weights."""
     s = dict(state, B_hy=state["W_hy"].T)
@@ -119,7 +120,8 @@ def test_fa_with_true_transposes_is_bptt(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_fa_with_true_transposes_is_bptt_leaky(seed):
-    """alpha = 0.3: BPTT through the leak, bit for bit, and the true gradient (finite differences)."""
+    """alpha = 0.3: BPTT through the leak, bit for bit, and the true gradient (finite
+    differences)."""
     L, state, batch = random_case("feedback_alignment", seed, variable=seed % 3 == 2, alpha=0.3)
     g = grads_of(L, transposed_feedback(state), batch)
     gb = bptt_grads(state, batch, alpha=0.3)
@@ -176,7 +178,7 @@ def test_fa_feedback_is_fixed_rule_state(task):
         assert "B_hy" not in r.params
 
 
-# ---- checkpointed BPTT -----------------------------------------------------------------------------
+# ---- checkpointed BPTT ---------------------------------------------------------------------------
 def test_ceil_sqrt():
     for T in range(1, 2000):
         assert ceil_sqrt(T) == math.ceil(math.sqrt(T)), T
@@ -206,7 +208,8 @@ def test_checkpointed_stores_only_the_checkpoints():
     rng = np.random.default_rng(0)
     for T, k, n in ((5, None, 2), (20, None, 4), (80, None, 9), (10, 3, 4), (7, 7, 1), (7, 1, 7)):
         L = learners.get("checkpointed_bptt")(k=k)
-        batch = Batch(segments=[np.eye(5)[rng.integers(0, 5, size=(4, T))]], targets=np.ones((4, 3)))
+        batch = Batch(segments=[np.eye(5)[rng.integers(0, 5, size=(4, T))]],
+                      targets=np.ones((4, 3)))
         cache = L.forward(L.init(SimpleNamespace(n_letters=5), rng), batch)
         assert set(cache) == {"y", "checkpoints"}
         assert len(cache["checkpoints"][0]) == n == math.ceil(T / L.interval(T)), (T, k)
@@ -259,7 +262,7 @@ def test_checkpointed_peak_live_bytes_below_bptt(T):
     assert full - ckpt >= (T - math.ceil(T / k) - k - 1) * B * H * 8
 
 
-# ---- weight perturbation ---------------------------------------------------------------------------
+# ---- weight perturbation -------------------------------------------------------------------------
 def test_weight_perturbation_is_a_pure_function_of_the_state(task):
     L = learners.get("weight_perturbation")()
     state = L.init(task, np.random.default_rng(0))
@@ -327,7 +330,7 @@ def test_weight_perturbation_is_unbiased_many_draws(task):
     assert abs(np.sqrt(mean @ mean) / np.sqrt(g @ g) - 1) < 0.05
 
 
-# ---- every rule: tracked = plain, measured, learns -------------------------------------------------
+# ---- every rule: tracked = plain, measured, learns -----------------------------------------------
 VARIANTS = [("feedback_alignment", {}), ("feedback_alignment", {"feedback": "dfa", "alpha": 0.3}),
             ("checkpointed_bptt", {}), ("checkpointed_bptt", {"k": 2, "alpha": 0.3}),
             ("weight_perturbation", {}), ("weight_perturbation", {"alpha": 0.3})]
@@ -335,7 +338,8 @@ VARIANTS = [("feedback_alignment", {}), ("feedback_alignment", {"feedback": "dfa
 
 TRACKED = [(name, hyper, False) for name, hyper in VARIANTS] + [
     ("checkpointed_bptt", {"k": 2, "alpha": 0.3}, True),
-    ("feedback_alignment", {"feedback": "dfa"}, True), ("weight_perturbation", {"n_perturb": 2}, True)]
+    ("feedback_alignment", {"feedback": "dfa"}, True),
+    ("weight_perturbation", {"n_perturb": 2}, True)]
 
 
 @pytest.mark.parametrize("name, hyper, variable", TRACKED)
