@@ -10,7 +10,9 @@ the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anyt
 "(unnamed)" (temporaries inside a phase).
 
 Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
-only the learner's own work is priced.
+only the learner's own work is priced. Integer state entries (bookkeeping such as a rule's packed
+noise-generator state) are passed through untracked and unpriced. Each update runs through the
+one three-phase driver, harness.training.run_update, with the tracker's phase tags.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pkgutil
 
 from learners.base import Learner
 
-_SKIP = {"base", "common", "rnn"}
+_SKIP = {"base", "rnn"}
 _registry: dict[str, type] | None = None
 
 

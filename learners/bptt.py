@@ -31,18 +31,27 @@ from learners.rnn import RNNLearner, join_segments
 class BPTT(RNNLearner):
     name = "bptt"
 
+    def first_credited(self, T: int) -> int:
+        """The earliest step t whose dz_t the backward pass reaches: 0, every step (tbptt:
+        T - k). The forward keeps h_t and r_t from that step on."""
+        return 0
+
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         hs, rs, ys = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
+            T = x.shape[1]
+            keep = self.first_credited(T)
             h = np.zeros((x.shape[0], W_hh.shape[0]))  # h_0: (B, H)
-            H, R = [h], []
-            for t in range(x.shape[1]):
+            H, R = ({0: h} if keep == 0 else {}), {}   # H[t] = h_t, R[t] = r_t, for t >= keep
+            for t in range(T):
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)   # r_t: (B, H)
                 h = self.leak(h, r)                                # h_{t+1}: (B, H)
-                H.append(h)
-                R.append(r)
+                if t >= keep:
+                    R[t] = r
+                if t + 1 >= keep:
+                    H[t + 1] = h
             hs.append(H)
             rs.append(R)
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
@@ -53,15 +62,17 @@ class BPTT(RNNLearner):
 
     def credit(self, state, batch, cache):
         W_hh, W_hy = state["W_hh"], state["W_hy"]
-        rs = cache["rs"] if "rs" in cache else [H[1:] for H in cache["hs"]]
+        rs = cache["rs"] if "rs" in cache else [{t - 1: h for t, h in H.items() if t > 0}
+                                                for H in cache["hs"]]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
         for (x, y, targets), H, R in zip(segments, cache["hs"], rs):
+            T = x.shape[1]
             dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ H[-1]                            # (3, H)
+            g["W_hy"] += dz_y.T @ H[T]                             # (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             dh = dz_y @ W_hy                                       # dL/dh_T: (b, H)
-            for t in range(x.shape[1] - 1, -1, -1):
+            for t in range(T - 1, self.first_credited(T) - 1, -1):
                 dz = self.alpha_times(dh * (1 - R[t] * R[t]))      # dL/dz_t: (b, H)
                 g["W_xh"] += dz.T @ x[:, t]                        # (H, A)
                 g["W_hh"] += dz.T @ H[t]                           # (H, H)

@@ -165,6 +165,16 @@ def test_eprop_trace_is_exact_for_a_single_self_connected_unit_without_recurrenc
     np.testing.assert_allclose(g["W_xh"], num, atol=1e-8)
 
 
+def test_eprop_defaults_are_local_on_the_shared_network():
+    c = learners.get("eprop")().config
+    assert (c.feedback, c.alpha, c.clip_mode, c.trace_decay, c.lr) == (
+        "random", 1.0, "per_parameter", 0.9, 0.02)
+    assert learners.get("node_perturbation")().config.clip_mode == "per_parameter"
+    for name in ("bptt", "tbptt", "rtrl"):
+        assert learners.get(name)().config.clip_mode == "global"
+        assert learners.get(name)().config.alpha == 1.0
+
+
 def test_eprop_random_feedback_is_fixed(task):
     r = harness.train(learners.get("eprop")(feedback="random"), task, seed=0, sweeps=20)
     L = learners.get("eprop")(feedback="random")
@@ -174,12 +184,13 @@ def test_eprop_random_feedback_is_fixed(task):
 
 
 # ---- node perturbation -----------------------------------------------------------------------
-def test_node_perturbation_estimate_follows_the_gradient(task):
-    L = learners.get("node_perturbation")(sigma=1e-3, n_perturb=400)
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_node_perturbation_estimate_follows_the_gradient(task, alpha):
+    L = learners.get("node_perturbation")(sigma=1e-3, n_perturb=400, alpha=alpha)
     state = L.init(task, np.random.default_rng(0))
     batch = task.train_batch()
     g = grads_of(L, state, batch)
-    gb = grads_of(learners.get("bptt")(), state, batch)
+    gb = grads_of(learners.get("bptt")(alpha=alpha), state, batch)
     for name in ("W_hh", "W_xh", "b_h"):
         a, b = g[name].ravel(), gb[name].ravel()
         cos = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
@@ -310,13 +321,15 @@ def test_variable_timing_runs(name):
 
 
 # ---- tracked arrays: every built-in rule runs unchanged and bit-identically ----------------------
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
 @pytest.mark.parametrize("name", sorted(set(learners.available())))
-def test_rule_tracked_is_bit_identical_to_plain(task, name):
+def test_rule_tracked_is_bit_identical_to_plain(task, name, alpha):
     """The learner's code run on tracked arrays (harness.measure.TrackedStep, what measure_update
     and measure_run use) gives the plain run's parameters, state and history bit for bit."""
     from harness.measure import TrackedStep
     from harness.tracking import TrackedArray, Tracker
     kw = {"n_hidden": 6} if name == "rtrl" else {}     # RTRL's O(H^4) program, traced, is slow
+    kw["alpha"] = alpha
     plain = harness.train(learners.get(name)(**kw), task, seed=1, sweeps=3)
     tr = Tracker()
     try:

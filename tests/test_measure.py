@@ -30,3 +30,27 @@ def test_measure_update_budget_and_reuse_cap():
         measure_update(bptt, task, seed=0, warm_sweeps=1, max_reads=full.reads - 1)
     exact = measure_update(bptt, task, seed=0, warm_sweeps=1, max_reads=full.reads)
     assert exact.bytedmd == full.bytedmd
+
+
+def test_integer_state_entries_pass_through_unpriced():
+    """node_perturbation keeps its noise generator's state in the state as uint64: the tracked
+    runner does not track it (it is not in the priced program's arrays), the update still
+    advances it exactly as the plain update does."""
+    from harness.measure import TrackedStep
+    from harness.training import run_update
+    task = harness.SequenceLookup()
+    L = learners.get("node_perturbation")(n_perturb=1)
+    rep = measure_update(L, task, seed=0, warm_sweeps=1, reuse=False)
+    assert rep.bytedmd > 0
+    assert not any("noise_rng" in str(a) for a in rep.by_array["array"])
+    state = L.init(task, np.random.default_rng(0))
+    batch = task.train_batch()
+    plain, _ = run_update(L, state, batch)
+    tr = Tracker()
+    try:
+        tracked, _ = TrackedStep(tr)(L, state, batch)
+    finally:
+        tr.close()
+    assert type(tracked["noise_rng"]) is np.ndarray
+    assert np.array_equal(tracked["noise_rng"], plain["noise_rng"])
+    assert not np.array_equal(plain["noise_rng"], state["noise_rng"])
