@@ -11,7 +11,7 @@ sequences in a segment, T steps, A letters, H hidden units, 3 outputs; rows are 
 (B, H)).
 
     forward   h_0 = 0;  r_t = tanh(W_xh x_t + W_hh h_t + b_h);  h_{t+1} = (1-alpha) h_t + alpha r_t
-              y = tanh(W_hy h_T + b_y)                  (every h_t and r_t is stored, as in BPTT)
+              y = tanh(W_hy h_T + b_y)         (BPTT's forward, learners/bptt.py: all h_t, r_t kept)
     credit    dz_y = (y - target) / B * (1 - y^2)                                        (B, 3)
               readout, its exact local gradient:  dW_hy = dz_y^T h_T;  db_y = sum_b dz_y
               feedback="fa":   dh_T = dz_y B_hy^T;  for t = T-1..0:
@@ -50,7 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.bptt import BPTT
+from learners.rnn import N_OUT, RNNConfig
 
 FEEDBACK = ("fa", "dfa")
 
@@ -68,56 +69,40 @@ class FeedbackAlignmentConfig(RNNConfig):
                              f"got {self.feedback!r}")
 
 
-class FeedbackAlignment(RNNLearner):
+class FeedbackAlignment(BPTT):
+    """BPTT's forward pass; BPTT's backward pass with the feedback matrices B_hy, B_hh."""
     name = "feedback_alignment"
     Config = FeedbackAlignmentConfig
 
     def init(self, task, rng):
         state = super().init(task, rng)                    # the network first, then the feedback
         H, s = self.config.n_hidden, self.config.init_scale
-        state["B_hy"] = s * rng.standard_normal((H, 3))                      # for W_hy^T: (H, 3)
+        state["B_hy"] = s * rng.standard_normal((H, N_OUT))                  # for W_hy^T: (H, 3)
         if self.config.feedback == "fa":
             state["B_hh"] = s * 0.7 / np.sqrt(H) * rng.standard_normal((H, H))   # for W_hh^T
         return state
 
-    def forward(self, state, batch):
-        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
-        W_hy, b_y = state["W_hy"], state["b_y"]
-        hs, rs, ys = [], [], []
-        for x in batch.segments:                           # x: (B, T, A)
-            h = np.zeros((x.shape[0], W_hh.shape[0]))      # h_0: (B, H)
-            Hs, Rs = [h], []
-            for t in range(x.shape[1]):
-                r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)   # r_t: (B, H)
-                h = self.leak(h, r)                                 # h_{t+1}: (B, H)
-                Hs.append(h)
-                Rs.append(r)
-            hs.append(Hs)
-            rs.append(Rs)
-            ys.append(np.tanh(h @ W_hy.T + b_y))           # (B, 3)
-        cache = {"y": join_segments(ys), "hs": hs}
-        if self.config.alpha != 1.0:
-            cache["rs"] = rs                               # at alpha = 1, r_t is h_{t+1}: kept once
-        return cache
+    # forward: BPTT's (learners/bptt.py), keeping every h_t (and r_t when alpha < 1)
 
     def credit(self, state, batch, cache):
         direct = self.config.feedback == "dfa"
         B_hy = state["B_hy"]                                       # (H, 3)
         B_hh = None if direct else state["B_hh"]                   # (H, H)
-        rs = cache["rs"] if "rs" in cache else [Hs[1:] for Hs in cache["hs"]]
         g = self.zero_grads(state)
-        for (x, y, targets), Hs, Rs in zip(self.per_segment(batch, cache["y"]), cache["hs"], rs):
+        for i, (x, y, targets) in enumerate(self.per_segment(batch, cache["y"])):
+            T, H = x.shape[1], cache["hs"][i]                      # H[t] = h_t: (b, H)
+            R = cache["rs"][i] if "rs" in cache else {t: H[t + 1] for t in range(T)}   # r_t
             dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ Hs[-1]                           # exact local gradient (3, H)
+            g["W_hy"] += dz_y.T @ H[T]                             # exact local gradient (3, H)
             g["b_y"] += dz_y.sum(axis=0)
             e = dz_y @ B_hy.T                                      # random feedback: (b, H)
             dh = e
-            for t in range(x.shape[1] - 1, -1, -1):
+            for t in range(T - 1, -1, -1):
                 if direct:
                     dh = e                                         # the same error at every step
-                dz = self.alpha_times(dh * (1 - Rs[t] * Rs[t]))    # (b, H)
+                dz = self.alpha_times(dh * (1 - R[t] * R[t]))      # (b, H)
                 g["W_xh"] += dz.T @ x[:, t]                        # (H, A)
-                g["W_hh"] += dz.T @ Hs[t]                          # (H, H)
+                g["W_hh"] += dz.T @ H[t]                           # (H, H)
                 g["b_h"] += dz.sum(axis=0)
                 if not direct:
                     dh = self.leak_back(dh, dz @ B_hh.T)           # random feedback in time

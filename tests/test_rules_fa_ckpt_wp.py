@@ -160,7 +160,8 @@ def test_dfa_sends_the_output_error_to_every_step():
     g = L.credit(transposed_feedback(state), batch, cache)
     dz_y = L.readout_delta(cache["y"], batch.targets, batch.size)
     e = dz_y @ state["W_hy"]
-    want = sum((e * (1 - r * r)).T @ x[:, t] for t, r in enumerate(cache["hs"][0][1:]))
+    H = cache["hs"][0]                                  # alpha = 1: r_t = h_{t+1}
+    want = sum((e * (1 - H[t + 1] * H[t + 1])).T @ x[:, t] for t in range(x.shape[1]))
     np.testing.assert_allclose(g["W_xh"], want, rtol=1e-12, atol=1e-14)
 
 
