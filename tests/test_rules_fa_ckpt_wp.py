@@ -348,8 +348,8 @@ def test_tracked_is_bit_identical_to_plain(name, hyper, variable):
     """The rule run on tracked arrays (what measure_update / measure_run use) gives the plain
     run's parameters, state and history bit for bit; integer state (the noise key) passes
     through untracked."""
-    from harness.measure import TrackedStep
-    from harness.tracking import TrackedArray, Tracker
+    # through harness.measure: the tracker's own module is moving (harness -> metrics.tracking)
+    from harness.measure import TrackedArray, TrackedStep, Tracker
     task = harness.SequenceLookup(variable_timing=variable)
     plain = harness.train(learners.get(name).for_task(task, **hyper), task, seed=1, sweeps=3)
     tr = Tracker()
