@@ -26,8 +26,8 @@ sequences in a segment, T steps, A letters, H hidden units, 3 outputs; rows are 
 
 With B_hy = W_hy^T and B_hh = W_hh^T, "fa" is BPTT exactly, bit for bit (the test): the
 products are written as in learners/bptt.py, with the shared leak helpers (at alpha = 1 the leak
-terms are not computed at all). The leak's own path
-(1 - alpha) dh_{t+1} is a unit's memory of its own state, not a synapse, so it is kept.
+terms are not computed at all). The leak's own path (1 - alpha) dh_{t+1} is a unit's memory of
+its own state, not a synapse, so it is kept.
 
 B_hy and B_hh are drawn once in init, after the network, from the run's generator, with the
 distributions of the matrices they stand in for at initialization (B_hy like W_hy^T:
@@ -37,8 +37,8 @@ draws only B_hy. They are rule state, not network parameters.
 What it needs that a synapse would not have: no weight transport (the feedback weights are not the
 forward weights), but a separate feedback pathway with its own fixed weights, and, for "fa", the
 whole backward pass in time: every hidden state of the sequence stored and replayed backwards,
-like BPTT. "dfa" still stores every r_t for the derivative (1 - r_t^2) at the time the error
-arrives. With clip_mode "global" the update also needs the gradient's global norm.
+like BPTT. "dfa" has no chain in time, but the error arrives only after the sequence, so it
+still keeps every h_t and r_t (each step's presynaptic activity and derivative). With clip_mode "global" the update also needs the gradient's global norm.
 
 Defaults are provisional (feedback "fa", lr 0.02, the rest the v1 values): hand trials at seeds
 0-2, 800 sweeps, where lr 0.05 left seed 0 with saturated units; until the re-tune on the
