@@ -38,7 +38,8 @@ What it needs that a synapse would not have: no weight transport (the feedback w
 forward weights), but a separate feedback pathway with its own fixed weights, and, for "fa", the
 whole backward pass in time: every hidden state of the sequence stored and replayed backwards,
 like BPTT. "dfa" has no chain in time, but the error arrives only after the sequence, so it
-still keeps every h_t and r_t (each step's presynaptic activity and derivative). With clip_mode "global" the update also needs the gradient's global norm.
+still keeps every h_t and r_t (each step's presynaptic activity and derivative). With clip_mode
+"global" the update also needs the gradient's global norm.
 
 Defaults are provisional (feedback "fa", lr 0.02, the rest the v1 values): hand trials at seeds
 0-2, 800 sweeps, where lr 0.05 left seed 0 with saturated units; until the re-tune on the
