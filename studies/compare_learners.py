@@ -1,24 +1,33 @@
-"""The main study: every learner on the shared task, over seeds: data movement next to
-generalization.
+"""The main study: every learner on the shared task, over data sets and model seeds: data
+movement next to generalization, with intervals and paired tests.
 
-    python -m studies.compare_learners [--learners bptt,tbptt] [--seeds 10] [--sweeps 800]
-                                       [--out results/compare_learners] [--workers 2] [--quick]
+    python -m studies.compare_learners [--learners bptt,eprop] [--dataset-seeds 5] [--seeds 10]
+                                       [--config tuned] [--reference bptt] [--full] [--quick]
 
-For every learner and seed: a plain training run (accuracies, convergence, wall time, peak memory
-with memray). For the first --measure-seeds seeds, one warm update measured on tracked arrays
-(ByteDMD, ARD, DMC, reads, writes, by phase and by array, reuse distances; units and definitions
-in docs/cost_model.md), skipped with a note above --max-update-reads; the other seeds take that
-per-update cost when it was the identical program on every measured seed (column
-per_update_measured says which). For the first --whole-run-seeds seeds, the whole training run
-traced as one program (when its estimated reads fit --whole-run-max-reads), beside
-per_update_x_updates. A measurement that fails keeps the training row, with the reason in its note.
+The protocol (docs/protocol.md): every rule runs on the same network family at its tuned
+configuration (learners/tuned.json, chosen by `python -m studies.tune` on the validation split;
+`--config defaults` runs the constructors' defaults instead), beside the v1 BPTT configuration as
+a reference row (`bptt_v1`). Each (data set, model seed) pair is one run: a plain training run
+(accuracies on train, held-out, validation and the reported unseen part; validation accuracy
+logged every --eval-every sweeps for the generalization criterion and the anytime curves). For
+the first --measure-seeds seeds of the first data set, one warm update is measured on tracked
+arrays (ByteDMD, ARD, DMC, reads, writes, by phase and by label, reuse distances, energy on the
+default memory hierarchy, the program's peak live bytes, the memray peak of one plain update;
+with --schedules, the same update in each other schedule the rule supports); the other runs take
+that per-update cost when it was the identical program on every measured run. For the first
+--whole-run-seeds seeds the whole training run is traced as one program.
 
-Writes into --out: results.csv (one row per learner and seed), summary.md (medians with the
-range across seeds), curves.csv (tidy training curves with cumulative ByteDMD), figures
-(curves, pareto, cost_breakdown, reuse; PNG and PDF),
-results.json (the config, resolved hyperparameters, git commit, packages, machine and threads),
-and runs/ (one file per finished run: rerunning the same command resumes, redoing nothing that
-finished; a file that does not match its run is recomputed).
+Costs to a criterion count censored runs (never reached) at their whole budget and are reported
+three ways (Kaplan-Meier median, censored at budget, converged only); every median carries a 95%
+bootstrap interval; every rule is compared with --reference over the (data set, seed) pairs
+(Wilcoxon signed-rank test, fraction of pairs won, median paired difference with its interval),
+and summary.md states a direction only where both agree (studies/evidence.py).
+
+Writes into --out: results.csv (one row per learner, data set and seed), summary.md, curves.csv
+(tidy training curves with cumulative ByteDMD), figures (curves, pareto, cost_breakdown, reuse;
+PNG and PDF), results.json (the config, resolved hyperparameters, git commit, packages, machine
+and threads), and runs/ (one file per finished run: rerunning the same command resumes, redoing
+nothing that finished; a file that does not match its run is recomputed).
 """
 from __future__ import annotations
 
@@ -30,22 +39,30 @@ import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
-from studies.common import (add_flag, begin, cli, finish_args, median_spread, nonneg_float, nonneg_int,
-                            positive_int, provenance, remove_stale, report_written, study_parser)
+from studies.common import (StudyError, add_flag, begin, cli, finish_args, median_spread,
+                            nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
+                            report_written, study_parser)
+from studies import evidence
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
-                              DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS,
+                              DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS, SCHEDULES,
                               curves_frame, finish_movement_frame, movement_run,
                               results_frame)
 
 STUDY = "compare_learners"
-BASE_COLUMNS = ["learner", "seed", "train_acc", "test_acc", "unseen_acc", "converged_sweep",
-                "wall_s"]
-DEFAULTS = {"learners": None, "seeds": 10, "out": "results/compare_learners", "sweeps": None,
-            "measure_seeds": 3, "whole_run_seeds": 1, "max_update_reads": DEFAULT_MAX_UPDATE_READS,
-            "whole_run_max_reads": DEFAULT_WHOLE_RUN_MAX_READS, "dataset_seed": 0}
+BASE_COLUMNS = ["learner", "dataset_seed", "seed", "train_acc", "test_acc", "validation_acc",
+                "unseen_acc", "converged_sweep", "gen_sweep", "updates", "wall_s"]
+V1_LABEL = "bptt_v1"
+DEFAULTS = {"learners": None, "seeds": 5, "out": "results/compare_learners", "sweeps": None,
+            "measure_seeds": 2, "whole_run_seeds": 0, "max_update_reads": DEFAULT_MAX_UPDATE_READS,
+            "whole_run_max_reads": DEFAULT_WHOLE_RUN_MAX_READS, "dataset_seeds": 1,
+            "teacher_seeds": 1, "config": "tuned", "reference": "bptt", "eval_every": 10,
+            "schedules": "batched"}
+# --full: the committed protocol (docs/results/compare_learners)
+FULL = {"seeds": 10, "dataset_seeds": 5, "whole_run_seeds": 1,
+        "schedules": ",".join(SCHEDULES)}
 QUICK = {"seeds": 2, "sweeps": 40, "measure_seeds": 1, "whole_run_seeds": 1,
          "max_update_reads": 20_000_000, "whole_run_max_reads": 100_000_000,
-         "out": "results/compare_learners_quick"}
+         "out": "results/compare_learners_quick", "eval_every": 5}
 OUTPUTS = ["results.csv", "summary.md", "results.json", "curves.csv", "curves.png", "pareto.png",
            "cost_breakdown.png", "reuse.png"]
 ACC, INT, SEC = "{:.3f}", "{:.0f}", "{:.2f}"
@@ -57,7 +74,26 @@ def parse_args(argv=None):
     add_flag(p, "--sweeps", positive_int, "sweeps per run", DEFAULTS, QUICK,
              default_text="800 fixed timing, 2000 variable")
     p.add_argument("--variable-timing", action="store_true", help="the variable-timing task variant")
-    add_flag(p, "--dataset-seed", nonneg_int, "seed of the 25-sequence data set", DEFAULTS, QUICK)
+    add_flag(p, "--dataset-seeds", positive_int, "data sets 0..N-1 (each a different draw of the "
+             "25 sequences and of the train/held-out split; the teacher stays fixed)",
+             DEFAULTS, QUICK, metavar="N")
+    add_flag(p, "--teacher-seeds", positive_int, "teachers: the default teacher seed and the "
+             "next N-1 (each crossed with every data set)", DEFAULTS, QUICK, metavar="N")
+    p.add_argument("--config", choices=["tuned", "defaults"], default=None,
+                   help="each rule at its tuned configuration (learners/tuned.json) or at its "
+                        "constructor's defaults (default tuned)")
+    add_flag(p, "--reference", str, "the rule every other is compared with (paired tests)",
+             DEFAULTS, QUICK, metavar="NAME")
+    p.add_argument("--no-v1-row", action="store_true",
+                   help=f"leave out the v1 BPTT reference row ({V1_LABEL})")
+    add_flag(p, "--eval-every", positive_int, "log validation accuracy every N sweeps (the "
+             "generalization criterion and anytime curves)", DEFAULTS, QUICK, metavar="N")
+    add_flag(p, "--schedules", str, "execution schedules whose per-update ByteDMD is measured "
+             "(comma-separated of " + ",".join(SCHEDULES) + "); training runs batched",
+             DEFAULTS, QUICK, metavar="A,B")
+    p.add_argument("--full", action="store_true",
+                   help="the complete protocol (" + ", ".join(f"--{k.replace('_', '-')} {v}"
+                                                           for k, v in FULL.items()) + ")")
     p.add_argument("--accuracy-only", action="store_true",
                    help="train and score only: no data-movement measurement")
     g = "{:.2g}".format
@@ -71,7 +107,15 @@ def parse_args(argv=None):
     add_flag(p, "--whole-run-max-reads", nonneg_float, "skip a whole-run trace estimated above "
              "this many reads", DEFAULTS, QUICK, g, metavar="READS")
     raw = p.parse_args(argv)
-    args = finish_args(p, argv, DEFAULTS, QUICK)
+    if raw.full and raw.quick:
+        p.error("--full and --quick contradict each other")
+    defaults = {**DEFAULTS, **FULL} if raw.full else DEFAULTS
+    args = finish_args(p, argv, defaults, QUICK)
+    scheds = [x.strip() for x in str(args.schedules).split(",") if x.strip()]
+    if not scheds or any(x not in SCHEDULES for x in scheds) or len(set(scheds)) < len(scheds):
+        p.error(f"--schedules {args.schedules!r}: a comma-separated list of distinct names of "
+                f"{', '.join(SCHEDULES)}")
+    args.schedules = scheds
     if raw.accuracy_only:
         given = [f for f, k in (("--measure-seeds", "measure_seeds"),
                                 ("--whole-run-seeds", "whole_run_seeds"),
@@ -83,127 +127,199 @@ def parse_args(argv=None):
     return args
 
 
-def build_specs(names, seeds, sweeps, task_kwargs, measure=False, measure_seeds=3,
+def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                 whole_run_seeds=0, max_update_reads=DEFAULT_MAX_UPDATE_READS,
-                whole_run_max_reads=DEFAULT_WHOLE_RUN_MAX_READS, hyper=None) -> list[dict]:
-    """One spec per learner and seed; with measure, the costliest runs (whole-run traces, then
-    per-update measurements) come first so that the pool's last runs are short ones."""
+                whole_run_max_reads=DEFAULT_WHOLE_RUN_MAX_READS, eval_every=None,
+                schedules=("batched",)) -> list[dict]:
+    """One spec per (label, learner, hyper) of `runs`, task of `task_list` and seed. Only the
+    first task's first seeds are measured; with measure, the costliest runs (whole-run traces,
+    then per-update measurements) come first so that the pool's last runs are short ones."""
     specs = []
-    for n in names:
-        for s in range(seeds):
-            spec = {"runner": "harness.sweep:train_run", "learner": n,
-                    "hyper": dict((hyper or {}).get(n, {})), "seed": s, "sweeps": sweeps,
-                    "task": task_kwargs}
-            if measure:
-                spec.update(runner="studies.compare_learners:movement_run", warm_sweeps=3,
-                            measure=s < measure_seeds, max_update_reads=int(max_update_reads),
-                            reuse_max_reads=DEFAULT_REUSE_MAX_READS,
-                            whole_run=s < min(whole_run_seeds, measure_seeds),
-                            whole_run_max_reads=float(whole_run_max_reads))
-            specs.append(spec)
+    for label, learner, hyper in runs:
+        for ti, task_kwargs in enumerate(task_list):
+            for s in range(seeds):
+                spec = {"runner": "harness.sweep:train_run", "learner": learner, "label": label,
+                        "hyper": dict(hyper), "seed": s, "sweeps": sweeps, "task": task_kwargs,
+                        "eval_every": eval_every}
+                if measure:
+                    first = ti == 0 and s < measure_seeds
+                    spec.update(runner="studies.compare_learners:movement_run", warm_sweeps=3,
+                                measure=first, max_update_reads=int(max_update_reads),
+                                reuse_max_reads=DEFAULT_REUSE_MAX_READS,
+                                whole_run=first and s < whole_run_seeds,
+                                whole_run_max_reads=float(whole_run_max_reads),
+                                schedules=list(schedules))
+                specs.append(spec)
     if measure:
         specs.sort(key=lambda sp: (not sp["whole_run"], not sp["measure"]))
     return specs
 
 
+def learner_runs(names, hyper, config: str, v1_row: bool) -> list[tuple[str, str, dict]]:
+    """(label, learner, hyperparameters) of every row: each rule at its tuned configuration
+    (or its defaults), --hyper settings on top; and the v1 BPTT row."""
+    import learners
+    runs = []
+    for n in names:
+        base = {}
+        if config == "tuned":
+            try:
+                base = learners.get(n).tuned_hyper()
+            except LookupError as e:
+                raise StudyError(f"--config tuned: {e}; or use --config defaults") from None
+        runs.append((n, n, {**base, **hyper.get(n, {})}))
+    if v1_row:
+        runs.append((V1_LABEL, "bptt", {}))
+    return runs
+
+
+def generalization_sweeps(rows: list[dict], reference: str) -> float | None:
+    """The generalization target, the reference rule's median final validation accuracy, and
+    each run's `gen_sweep`: the first logged sweep whose validation accuracy reaches it (None:
+    never, censored at the budget). Sets row["gen_sweep"]; returns the target."""
+    import numpy as np
+    from harness.training import first_sweep_reaching
+    ref = [r["validation_acc"] for r in rows if r.get("error") is None
+           and r.get("learner") == reference and r.get("validation_acc") is not None]
+    if not ref:
+        return None
+    target = float(np.median(ref))
+    for r in rows:
+        if r.get("error") is None and r.get("history") and "validation_acc" in r["history"]:
+            h = pd.DataFrame(r["history"])
+            h.insert(0, "sweep", range(1, len(h) + 1))
+            h["validation_acc"] = pd.to_numeric(h["validation_acc"], errors="coerce")
+            r["gen_sweep"] = first_sweep_reaching(h, "validation_acc", target,
+                                                  final=r.get("validation_acc"))
+    return target
+
+
 def movement_table(df: pd.DataFrame) -> str:
-    """A markdown table of the data-movement columns: medians [min–max] per learner."""
-    lines = ["| learner | updates to criterion | ByteDMD / update (measured seeds) | "
-             "ByteDMD to criterion | ByteDMD whole run | whole run / (per update x updates) | "
-             "reads / update | ARD / update | peak memory (MB) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """Markdown: one update's figures per learner (medians [min–max] over the measured runs,
+    which run the identical program), and the whole run against per update x updates."""
+    def col(ok, c, scale=1.0, fmt="{:.3g}"):
+        if c not in ok or not pd.to_numeric(ok[c], errors="coerce").notna().any():
+            return "–"
+        return median_spread(pd.to_numeric(ok[c], errors="coerce") * scale, fmt)
+    sched = [c for c in ("bytedmd_per_update_per_sequence", "bytedmd_per_update_online") if c in df]
+    head = (["learner", "ByteDMD / update (batched)"]
+            + [f"ByteDMD / update ({c.rsplit('_update_', 1)[1]})" for c in sched]
+            + ["energy / update (µJ)", "reads / update", "ARD / update",
+               "peak live KiB (program)", "peak heap MiB (memray, one update)",
+               "whole run / (per update x updates)"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     notes = []
     for name, g in df.groupby("learner", sort=False):
         ok = g[g["error"].isna()]
         if ok.empty:
             continue
-        upd = pd.to_numeric(ok["converged_sweep"], errors="coerce") - 1
-        per = pd.to_numeric(ok["bytedmd_per_update"], errors="coerce")
-        n_meas = int(ok["per_update_measured"].astype(bool).sum())
-        whole = pd.to_numeric(ok["bytedmd_whole_run"], errors="coerce")
+        whole = pd.to_numeric(ok.get("bytedmd_whole_run"), errors="coerce")
         ratio = (whole / pd.to_numeric(ok["per_update_x_updates"], errors="coerce")).dropna()
-        per_cell = (median_spread(per) + f" ({n_meas})") if per.notna().any() else "–"
-        cells = [median_spread(upd, "{:.0f}") if upd.notna().any() else "never",
-                 per_cell,
-                 median_spread(ok["bytedmd_to_criterion"]) if ok["bytedmd_to_criterion"].notna().any() else "–",
-                 (median_spread(whole.dropna()) + f" ({whole.notna().sum()})") if whole.notna().any() else "–",
-                 median_spread(ratio, "{:.3f}") if len(ratio) else "–",
-                 median_spread(ok["reads"]) if ok["reads"].notna().any() else "–",
-                 median_spread(ok["ard"]) if ok["ard"].notna().any() else "–",
-                 median_spread(pd.to_numeric(ok["peak_memory_bytes"], errors="coerce") / 2**20, "{:.1f}")]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        for col in ("update_note", "whole_run_note"):
-            for note in ok[col].dropna().unique():
-                if str(note).startswith("skipped"):
-                    notes.append(f"- {name}: {'per update' if col == 'update_note' else 'whole run'} {note}")
+        cells = ([name, col(ok, "bytedmd_per_update")] + [col(ok, c) for c in sched]
+                 + [col(ok, "energy_pj_per_update", 1e-6), col(ok, "reads"), col(ok, "ard"),
+                    col(ok, "update_peak_live_bytes", 1 / 1024, "{:.1f}"),
+                    col(ok, "update_peak_heap_bytes", 1 / 2**20, "{:.2f}"),
+                    median_spread(ratio, "{:.3f}") if len(ratio) else "–"])
+        lines.append("| " + " | ".join(cells) + " |")
+        for c in ("update_note", "whole_run_note", "schedule_note"):
+            if c not in ok:
+                continue
+            for note in ok[c].dropna().unique():
+                if str(note).startswith(("skipped", "failed")) or c == "schedule_note":
+                    notes.append(f"- {name}: {c.split('_note')[0].replace('_', ' ')}: {note}")
     if notes:
-        lines += ["", "Not measured:"] + notes
+        lines += ["", "Not measured:"] + sorted(set(notes), key=notes.index)
     return "\n".join(lines) + "\n"
 
 
-def summary_table(df: pd.DataFrame, n_test: int, baselines: dict) -> str:
-    """A markdown table: medians per learner with [min–max] across seeds."""
-    lines = ["| learner | runs ok | train acc | held-out (of %d) | unseen acc | converged runs | converged sweep | wall s |" % n_test,
-             "|---|---|---|---|---|---|---|---|"]
-    for name, g in df.groupby("learner", sort=False):
-        ok = g[g["error"].isna()]
-        if ok.empty:
-            lines.append(f"| {name} | 0/{len(g)} | failed: {g['error'].iloc[0]} | | | | | |")
-            continue
-
-        conv = ok["converged_sweep"].dropna().astype(float)
-        conv_s = median_spread(conv, INT) if len(conv) else "never"
-        lines.append(f"| {name} | {len(ok)}/{len(g)} | {median_spread(ok['train_acc'], ACC)} | "
-                     f"{median_spread(ok['test_acc'].astype(float) * n_test, INT)} | "
-                     f"{median_spread(ok['unseen_acc'], ACC)} | "
-                     f"{len(conv)}/{len(ok)} | {conv_s} | {median_spread(ok['wall_s'], SEC)} |")
-    lines.append("")
-    lines.append(f"Constant-code baselines on unseen: best code in hindsight "
-                 f"{baselines['best']:.3f}; most frequent training code {baselines['majority']:.3f}.")
+def summary_markdown(df, n_heldout, baselines, reference, target, measure) -> str:
+    """summary.md: accuracy with 95% CIs, costs to the criteria with censoring, paired tests
+    against the reference, one update's figures."""
+    parts = ["## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
+             evidence.accuracy_table(df, n_heldout),
+             f"\nConstant-code baselines on the reported unseen part: best code in hindsight "
+             f"{baselines['best']:.3f}; most frequent training code {baselines['majority']:.3f} "
+             f"(data set 0).\n"]
+    if measure:
+        tgt = ("" if target is None else f" Validation target: {target:.3f}, the median final "
+               f"validation accuracy of {reference}.")
+        parts += ["\n## Data movement to a criterion (ByteDMD; medians [95% bootstrap CI])\n",
+                  "Train criterion: 100% train accuracy. Censored runs (never reached) count at "
+                  "their whole budget; KM: Kaplan-Meier median (inf: fewer than half the runs "
+                  "reach it)." + tgt + "\n\n", evidence.cost_table(df)]
+    table, sentences = evidence.paired_table(df, reference) if reference in set(df["learner"]) \
+        else ("", [])
+    if table:
+        parts += [f"\n## Paired against {reference} over (data set, seed) pairs\n",
+                  "Median paired difference (rule - reference) [95% bootstrap CI]; Wilcoxon "
+                  "signed-rank p; a direction is stated only when p < 0.05 and the interval "
+                  "excludes 0.\n\n", table]
+    if measure:
+        parts += ["\n## One update (identical program on every measured run)\n",
+                  movement_table(df)]
     failed = df[df["error"].notna()]
     if len(failed):
-        lines.append("")
-        lines.append("Failed runs:")
-        for _, r in failed.iterrows():
-            lines.append(f"- {r['learner']} seed {r['seed']}: {r['error']}")
-    return "\n".join(lines) + "\n"
+        parts += ["\nFailed runs:\n"] + [f"- {r['learner']} data set {r.get('dataset_seed')} "
+                                          f"seed {r['seed']}: {r['error']}\n"
+                                          for _, r in failed.iterrows()]
+    return "".join(parts)
 
 
 def main(argv=None):
     return cli(_main, argv)
 
 
+def task_list(args) -> list[dict]:
+    from harness.task import TEACHER_SEED
+    return [{"variable_timing": bool(args.variable_timing), "dataset_seed": d,
+             "teacher_seed": TEACHER_SEED + j}
+            for j in range(args.teacher_seeds) for d in range(args.dataset_seeds)]
+
+
 def _main(argv):
     t0 = time.perf_counter()
     args = parse_args(argv)
-    task_kwargs = {"variable_timing": bool(args.variable_timing), "dataset_seed": args.dataset_seed}
-    names, hyper, task, out = begin(args, STUDY, task_kwargs)
+    tasks = task_list(args)
+    names, hyper, task, out = begin(args, STUDY, tasks[0])
+    runs = learner_runs(names, hyper, args.config, not args.no_v1_row)
+    labels = [r[0] for r in runs]
+    if args.reference not in labels:
+        raise StudyError(f"--reference {args.reference!r} is not among the rows "
+                         f"({', '.join(labels)})")
     measure = not args.accuracy_only
-    specs = build_specs(names, args.seeds, args.sweeps, task_kwargs, measure=measure,
+    specs = build_specs(runs, args.seeds, args.sweeps, tasks, measure=measure,
                         measure_seeds=args.measure_seeds, whole_run_seeds=args.whole_run_seeds,
                         max_update_reads=args.max_update_reads,
-                        whole_run_max_reads=args.whole_run_max_reads, hyper=hyper)
-    print(f"compare_learners: {len(names)} learners x {args.seeds} seeds, "
-          f"{args.sweeps or 'default'} sweeps"
-          + (f"; one update measured for {min(args.measure_seeds, args.seeds)} seeds (budget "
-             f"{args.max_update_reads:.2g} reads), the whole run traced for "
+                        whole_run_max_reads=args.whole_run_max_reads,
+                        eval_every=args.eval_every, schedules=args.schedules)
+    print(f"compare_learners: {len(runs)} rows ({', '.join(labels)}) x {len(tasks)} data sets "
+          f"x {args.seeds} seeds = {len(specs)} runs, {args.sweeps or 'default'} sweeps, "
+          f"config {args.config}"
+          + (f"; one update measured for {min(args.measure_seeds, args.seeds)} seeds of data set "
+             f"0 (budget {args.max_update_reads:.2g} reads; schedules "
+             f"{','.join(args.schedules)}), the whole run traced for "
              f"{min(args.whole_run_seeds, args.measure_seeds, args.seeds)} (budget "
              f"{args.whole_run_max_reads:.2g})" if measure else "; accuracy only"),
           file=sys.stderr)
     rows = run_sweep(specs, out, workers=args.workers, backend=args.backend,
                      progress=not args.no_progress, desc=STUDY, run_timeout=args.run_timeout)
+    for row, spec in zip(rows, specs):
+        row["learner"] = spec["label"]
+        row["dataset_seed"] = spec["task"]["dataset_seed"]
+    target = generalization_sweeps(rows, args.reference)
     df = results_frame(rows, MOVEMENT_COLUMNS if measure else BASE_COLUMNS)
     if measure:
         df = finish_movement_frame(df)
+    df = df.sort_values(["learner", "dataset_seed", "seed"], key=lambda c: c.map(
+        {n: i for i, n in enumerate(labels)}) if c.name == "learner" else c, kind="stable")
     baselines = {"best": task.constant_code_baseline("unseen")[1],
                  "majority": task.majority_code_baseline("unseen")[1]}
-    summary = summary_table(df, len(task.test_idx), baselines)
-    if measure:
-        summary += ("\n## Data movement (medians [min–max] over seeds; ByteDMD in cost units, "
-                    "reads in elements, per update unless stated)\n\n" + movement_table(df))
+    summary = summary_markdown(df, len(task.test_idx), baselines, args.reference, target, measure)
     written = write_outputs(out, rows, df, summary, baselines, measure)
     atomic_write_json(out / "results.json",
-                      provenance(STUDY, vars(args) | {"learners": names}, names, hyper, task_kwargs,
+                      provenance(STUDY, vars(args) | {"learners": names, "rows": labels,
+                                                      "generalization_target": target},
+                                 names, {lab: h for lab, _, h in runs}, tasks[0],
                                  wall_s=time.perf_counter() - t0, baselines=baselines,
                                  runs=[r["key"] for r in rows]))
     remove_stale(out, OUTPUTS, written + ["results.json"])
@@ -216,8 +332,7 @@ def _main(argv):
 def write_outputs(out: Path, rows, df, summary, baselines, measure) -> list[str]:
     from studies import plots
     atomic_write_csv(out / "results.csv", df)
-    atomic_write_text(out / "summary.md", "# compare_learners: medians [min–max] over seeds\n\n"
-                      + summary)
+    atomic_write_text(out / "summary.md", "# compare_learners\n\n" + summary)
     atomic_write_csv(out / "curves.csv", curves_frame(rows, df))
     figs = [plots.plot_curves(rows, out / "curves.png", df if measure else None)]
     if measure and df["error"].isna().any():

@@ -14,15 +14,25 @@ import pandas as pd
 DEFAULT_MAX_UPDATE_READS = 1_000_000_000
 DEFAULT_REUSE_MAX_READS = 20_000_000
 DEFAULT_WHOLE_RUN_MAX_READS = 1_500_000_000
-MOVEMENT_COLUMNS = ["learner", "seed", "train_acc", "test_acc", "unseen_acc", "converged_sweep",
-                    "updates", "bytedmd_per_update", "bytedmd_to_criterion", "bytedmd_whole_run",
-                    "ard", "dmc", "reads", "writes", "read_bytes", "peak_memory_bytes", "wall_s",
+SCHEDULES = ("batched", "per_sequence", "online")
+SCHEDULE_COLUMNS = [f"bytedmd_per_update_{s}" for s in SCHEDULES[1:]]
+MOVEMENT_COLUMNS = ["learner", "dataset_seed", "seed", "train_acc", "test_acc", "validation_acc",
+                    "unseen_acc", "converged_sweep", "gen_sweep", "updates", "bytedmd_per_update",
+                    "bytedmd_to_criterion", "bytedmd_whole_run", "ard", "dmc", "reads", "writes",
+                    "read_bytes", "update_peak_heap_bytes", "update_peak_live_bytes",
+                    "energy_pj_per_update", *SCHEDULE_COLUMNS, "wall_s",
                     "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "mean_reuse_distance",
                     "escapes", "whole_run_reads", "per_update_x_updates", "per_update_measured",
-                    "update_note", "whole_run_note"]
-INT_COLUMNS = ("converged_sweep", "updates", "bytedmd_per_update", "bytedmd_to_criterion",
-               "bytedmd_whole_run", "reads", "writes", "read_bytes", "peak_memory_bytes",
+                    "update_note", "whole_run_note", "schedule_note"]
+INT_COLUMNS = ("converged_sweep", "gen_sweep", "updates", "bytedmd_per_update",
+               "bytedmd_to_criterion", "bytedmd_whole_run", "reads", "writes", "read_bytes",
+               "update_peak_heap_bytes", "update_peak_live_bytes", *SCHEDULE_COLUMNS,
                "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "escapes", "whole_run_reads")
+# per-update figures a seed may take from another seed's identical program (fill_unmeasured)
+PER_UPDATE_COLUMNS = ["bytedmd_per_update", "reads", "writes", "read_bytes", "ard", "dmc",
+                      "escapes", "bytedmd_forward", "bytedmd_credit", "bytedmd_update",
+                      "mean_reuse_distance", "update_peak_live_bytes", "energy_pj_per_update",
+                      *SCHEDULE_COLUMNS]
 
 
 def _over_budget(e: BaseException) -> bool:
@@ -43,31 +53,77 @@ def update_columns(rep) -> dict:
             **{f"bytedmd_{p}": int(phase.get(p, 0)) for p in ("forward", "credit", "update")}}
 
 
+def one_plain_update(learner, task, seed):
+    """One plain update (forward, credit, update) from the initial state: what the memory of an
+    update is measured on (harness.measure.peak_memory_bytes)."""
+    import numpy as np
+
+    from harness.training import run_update
+    state = learner.init(task, np.random.default_rng(seed))
+    timing_rng = task.timing_rng(seed) if task.variable_timing else None
+    run_update(learner, state, task.train_batch(timing_rng))
+
+
 def movement_run(spec: dict) -> dict:
-    """One learner and seed: plain training (under memray), and, when the spec asks for it, one
-    warm update measured on tracked arrays and the whole run traced as one program. Units:
-    ByteDMD cost units; reads/writes in elements; read_bytes and peak_memory_bytes in bytes.
-    `ard`, `dmc`, `reads`, `writes`, `read_bytes` are per update. A measurement over its read
-    budget or failing (an unmodelled numpy call, an escape) is noted, never fails the row."""
-    from harness.measure import peak_memory_bytes
+    """One learner and seed: plain training, and, when the spec asks for it, one warm update
+    measured on tracked arrays (ByteDMD, energy, peak live bytes; the same update in the other
+    schedules the rule supports), the memray peak of one plain update, and the whole run traced
+    as one program. Units: ByteDMD cost units; reads/writes in elements; bytes in bytes; energy
+    in pJ. `ard`, `dmc`, `reads`, `writes`, `read_bytes` are per update. A measurement over its
+    read budget or failing (an unmodelled numpy call, an escape) is noted, never fails the row."""
     from harness.sweep import make_task, train_run
 
     task = make_task(spec.get("task"))
     t0 = time.perf_counter()
-    # one short run first, so that the measured peak is the learner's run and not this
-    # process's first-use allocations (imports, caches of the task's splits)
-    train_run({**spec, "sweeps": 1})
-    peak, row = peak_memory_bytes(train_run, spec)
-    row["peak_memory_bytes"] = peak
+    row = train_run(spec)
     for c in MOVEMENT_COLUMNS:
         if c not in ("learner", "seed"):
             row.setdefault(c, None)
+    row["dataset_seed"] = (spec.get("task") or {}).get("dataset_seed", 0)
     row["per_update_measured"] = False
     rep = _measure_update(spec, task, row)
     if rep is not None:
+        _update_memory(spec, task, row)
+        _schedules(spec, task, row)
         _whole_run(spec, task, row, rep)
     row["measure_s"] = time.perf_counter() - t0
     return row
+
+
+def _update_memory(spec, task, row):
+    """memray peak heap (bytes) of one plain update, after a warm-up update in this process (so
+    the figure is the update's, not first-use allocations)."""
+    from harness.measure import peak_memory_bytes
+    from harness.sweep import make_learner
+    learner = make_learner(spec, task)
+    one_plain_update(learner, task, spec.get("seed", 0))
+    peak, _ = peak_memory_bytes(one_plain_update, learner, task, spec.get("seed", 0))
+    row["update_peak_heap_bytes"] = int(peak)
+
+
+def _schedules(spec, task, row):
+    """ByteDMD of the same warm update run in each other schedule the rule supports
+    (harness/schedules.py), for the schedules the spec asks for."""
+    from harness.measure import measure_update
+    from harness.sweep import make_learner
+    notes = []
+    for sched in spec.get("schedules") or ():
+        if sched == "batched":
+            continue
+        learner = make_learner(spec, task)
+        if sched not in learner.SCHEDULES:
+            notes.append(f"{sched}: not supported")
+            continue
+        try:
+            rep = measure_update(learner, task, seed=spec.get("seed", 0),
+                                 warm_sweeps=spec.get("warm_sweeps", 3), reuse=False,
+                                 max_reads=int(spec.get("max_update_reads", DEFAULT_MAX_UPDATE_READS)),
+                                 schedule=sched)
+            row[f"bytedmd_per_update_{sched}"] = int(rep.bytedmd)
+        except Exception as e:
+            notes.append(f"{sched}: " + ("skipped (over --max-update-reads)" if _over_budget(e)
+                                         else _failed(e)))
+    row["schedule_note"] = "; ".join(notes) or None
 
 
 movement_run.fields = ("train_acc", "unseen_acc", "updates", "update_note", "whole_run_note")
@@ -82,10 +138,11 @@ def _measure_update(spec, task, row):
         return None
     limit = int(spec.get("max_update_reads", DEFAULT_MAX_UPDATE_READS))
     try:
-        rep = measure_update(make_learner(spec, task), task, seed=spec.get("seed", 0),
-                             warm_sweeps=spec.get("warm_sweeps", 3), reuse=True,
-                             max_reads=limit,
-                             reuse_max_reads=spec.get("reuse_max_reads", DEFAULT_REUSE_MAX_READS))
+        rep, trace = measure_update(make_learner(spec, task), task, seed=spec.get("seed", 0),
+                                    warm_sweeps=spec.get("warm_sweeps", 3), reuse=True,
+                                    max_reads=limit, return_trace=True,
+                                    reuse_max_reads=spec.get("reuse_max_reads",
+                                                             DEFAULT_REUSE_MAX_READS))
     except Exception as e:          # the training row stays; the reason goes in the note
         if _over_budget(e):
             row["update_note"] = (f"skipped: one update makes more than {limit:.2g} reads "
@@ -101,7 +158,11 @@ def _measure_update(spec, task, row):
         return None
     cols = update_columns(rep)
     row.update(per_update_measured=True, update_note=None,
-               bytedmd_per_update=cols.pop("bytedmd"), **cols)
+               bytedmd_per_update=cols.pop("bytedmd"), **cols,
+               update_peak_live_bytes=int(rep.peak_live_bytes))
+    if rep.reads <= spec.get("reuse_max_reads", DEFAULT_REUSE_MAX_READS):
+        from metrics import energy
+        row["energy_pj_per_update"] = float(energy(trace).total_pj)
     row.update({
         "ard": rep.ard, "dmc": rep.dmc, "mean_reuse_distance": rep.mean_reuse_distance,
         "by_label": rep.by_label.to_dict(orient="list"),
@@ -145,8 +206,7 @@ def fill_unmeasured(df: pd.DataFrame) -> pd.DataFrame:
     and reads): the learners' access patterns do not depend on the weights' values. The row is
     marked per_update_measured=False. Otherwise the columns stay empty."""
     df = df.copy()
-    cols = ["bytedmd_per_update", "reads", "writes", "read_bytes", "ard", "dmc", "escapes",
-            "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "mean_reuse_distance"]
+    cols = [c for c in PER_UPDATE_COLUMNS if c in df]
     for name, g in df.groupby("learner", sort=False):
         ok = g[g["error"].isna()]
         measured = ok[ok["per_update_measured"].astype(bool)]
@@ -162,8 +222,9 @@ def fill_unmeasured(df: pd.DataFrame) -> pd.DataFrame:
         conv = pd.to_numeric(df.loc[todo, "converged_sweep"], errors="coerce")
         df.loc[todo, "bytedmd_to_criterion"] = [None if pd.isna(v) else (int(v) - 1) * per
                                                 for v in conv]
-        df.loc[todo, "update_note"] = (f"per-update cost of seeds {sorted(measured['seed'].tolist())} "
-                                       "(identical program on every measured seed)")
+        src_runs = sorted(zip(measured.get("dataset_seed", measured["seed"] * 0), measured["seed"]))
+        df.loc[todo, "update_note"] = (f"per-update cost of (data set, seed) {src_runs} "
+                                       "(identical program on every measured run)")
     return df
 
 
@@ -188,10 +249,10 @@ def finish_movement_frame(df: pd.DataFrame) -> pd.DataFrame:
     per = pd.to_numeric(df["bytedmd_per_update"], errors="coerce")
     upd = pd.to_numeric(df["updates"], errors="coerce")
     df["per_update_x_updates"] = (per * upd).round().astype("Int64")
-    for c in ("bytedmd_per_update", "bytedmd_to_criterion", "reads", "writes", "read_bytes",
-              "escapes", "bytedmd_forward", "bytedmd_credit", "bytedmd_update"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
-    for c in ("ard", "dmc", "mean_reuse_distance"):
+    for c in INT_COLUMNS:
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    for c in ("ard", "dmc", "mean_reuse_distance", "energy_pj_per_update"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     df["per_update_measured"] = df["per_update_measured"].fillna(False).astype(bool)
     return df
