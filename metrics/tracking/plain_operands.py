@@ -12,8 +12,10 @@ concatenate/stack, the value of `a[idx] = b` -- is new data entering the program
   arguments, like a new batch entering), and the tracker keeps a strong reference to it, so its
   id cannot be reused by another object while the tracker lives;
 - later uses of the same object read the same values (re-reads, priced by depth), unless its
-  contents changed since (untracked code wrote into it): then its current contents are new data,
-  pushed again;
+  contents changed since (untracked code wrote into it; a 128-bit digest of its bytes is
+  compared): then its current contents are new data, pushed again. Memory: the tracker holds
+  every plain array it brought in until it is garbage collected (a whole-run measurement keeps
+  the plain arrays of every update, small beside the trace);
 - a view (a slice, `.T`, `x[:, :, None]`, a reshape that is a view) is recognised through the
   ndarray that owns its memory (the end of its chain of `.base` ndarrays): that array is brought
   in whole (if it is not yet), and each element of the view reads the value of the element at
@@ -25,6 +27,8 @@ Index arrays (integer or boolean keys of `a[idx]`, `np.take`-like positions) and
 parameters (shapes, `repeats`, axes) are not data operands: they stay free under both settings.
 """
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -52,17 +56,17 @@ def _addresses(a: np.ndarray) -> np.ndarray:
     return np.broadcast_to(addr, a.shape).ravel()
 
 
-def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and a.dtype == b.dtype and \
-        np.ascontiguousarray(a).view(np.uint8).tobytes() == np.ascontiguousarray(b).view(np.uint8).tobytes()
+def _digest(a: np.ndarray) -> bytes:
+    """A fingerprint of a's contents (its bytes in C order), to notice untracked writes."""
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
 
 
 class _Entry:
-    __slots__ = ("array", "snapshot", "tracked", "order", "sorted_addr")
+    __slots__ = ("array", "digest", "tracked", "order", "sorted_addr")
 
     def __init__(self, array, tracked):
         self.array = array                    # a strong reference: id(array) stays unique
-        self.snapshot = array.copy()          # its contents when brought in
+        self.digest = _digest(array)          # its contents when brought in
         self.tracked = tracked
         self.order = self.sorted_addr = None  # address index, built on the first view
 
@@ -88,7 +92,7 @@ class PlainArrays:
 
     def _entry(self, a: np.ndarray) -> _Entry:
         e = self._by_id.get(id(a))
-        if e is not None and e.array is a and _same_bits(a, e.snapshot):
+        if e is not None and e.array is a and _digest(a) == e.digest:
             return e
         # first use, or its contents changed since: new data entering the program
         e = _Entry(a, self.tr.track(a))
