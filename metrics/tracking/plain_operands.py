@@ -15,7 +15,8 @@ concatenate/stack, the value of `a[idx] = b` -- is new data entering the program
   contents changed since (untracked code wrote into it; a 128-bit digest of its bytes is
   compared): then its current contents are new data, pushed again. Memory: the tracker holds
   every plain array it brought in until it is garbage collected (a whole-run measurement keeps
-  the plain arrays of every update, small beside the trace);
+  the plain arrays of every update, small beside the trace). Their values are labelled
+  "(plain arrays)" (Report.by_label), unless the harness names them later;
 - a view (a slice, `.T`, `x[:, :, None]`, a reshape that is a view) is recognised through the
   ndarray that owns its memory (the end of its chain of `.base` ndarrays): that array is brought
   in whole (if it is not yet), and each element of the view reads the value of the element at
@@ -36,6 +37,7 @@ from metrics.tracking.array import TrackedArray
 from metrics.tracking.layout import I64, fresh_ids
 
 PLAIN_ARRAYS = ("constant", "input")
+LABEL = "(plain arrays)"        # the label of their values (Report.by_label)
 
 
 def _root(x: np.ndarray):
@@ -95,7 +97,7 @@ class PlainArrays:
         if e is not None and e.array is a and _digest(a) == e.digest:
             return e
         # first use, or its contents changed since: new data entering the program
-        e = _Entry(a, self.tr.track(a))
+        e = _Entry(a, self.tr.track(a, label=LABEL))
         self._by_id[id(a)] = e
         return e
 

@@ -9,6 +9,7 @@ import numpy as np
 from metrics.tracking.array import TrackedArray, ids_of, peek
 from metrics.tracking.errors import fname, not_modelled
 from metrics.tracking.layout import constant_ids
+from metrics.tracking.plain_operands import LABEL as PLAIN_LABEL
 from metrics.tracking.registry import HANDLERS, implements
 
 
@@ -57,7 +58,7 @@ def _like(func):
             raise not_modelled(f"{fname(func)} with a tracked fill value")
         rd = np.asarray(func(peek(a), *args, **kw))
         if tr.plain_arrays == "input" and rd.ndim and rd.size:
-            return tr.track(rd)
+            return tr.track(rd, label=PLAIN_LABEL)
         return tr._wrap(rd, constant_ids(rd))
     return handler
 
