@@ -17,6 +17,15 @@ schedule asked for (schedule="per_sequence" or "online": the same phases, one se
 time, harness/schedules.py). bytes_per_element is the width of the default format
 (harness.formats: an array a rule stores narrower, e.g. eprop(trace_dtype="float16"), keeps its
 own width).
+
+Plain arrays (plain_arrays="input", the default here; metrics.tracking.Tracker's default is
+"constant"): an untracked array a learner creates or draws inside its update (np.zeros for h_0,
+np.eye, the noise of node perturbation, UORO's signs, forward gradient's tangents) lives in memory
+whether or not the harness tracked it, so when it is a data operand it is brought in as fresh
+input on first use (pushed at no cost, C order) and read like any other value afterwards
+(metrics/tracking/plain_operands.py). Treating it as a free constant, as the reference tracer
+does on its own programs, would let rules that draw random numbers move them for free.
+plain_arrays="constant" gives the old measurement.
 """
 from __future__ import annotations
 
@@ -139,7 +148,7 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
                    warm_sweeps: int = 3, bytes_per_element: int | None = None,
                    strict: bool = False, reuse: bool = True, return_trace: bool = False,
                    max_reads: int | None = None, reuse_max_reads: int | None = None,
-                   schedule: str = "batched"):
+                   schedule: str = "batched", plain_arrays: str = "input"):
     """Data movement of one update (forward, credit, update) as a function of (state, batch)
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
     the Trace with return_trace=True).
@@ -149,13 +158,16 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     has at most this many reads (they need about 40 bytes per read); the Report's
     mean_reuse_distance and reuse_histogram are None otherwise.
     schedule: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
-    learner declares (else a one-line ValueError naming those it does); the warm-up runs in it too."""
+    learner declares (else a one-line ValueError naming those it does); the warm-up runs in it too.
+    plain_arrays: "input" (default) or "constant", how the learner's untracked arrays are priced
+    (module docstring)."""
     from metrics.reporting import report
     check_schedule(learner, schedule)
     task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
-    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
+                       plain_arrays=plain_arrays)
     stepper = TrackedStep(tr, schedule=schedule)
     try:
         new_state, _ = stepper(learner, state, batch)
@@ -173,15 +185,17 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
 def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                 sweeps: int | None = None, bytes_per_element: int | None = None,
                 strict: bool = False, reuse: bool = False, return_trace: bool = False,
-                max_reads: int | None = None, schedule: str = "batched"):
+                max_reads: int | None = None, schedule: str = "batched",
+                plain_arrays: str = "input"):
     """Train on tracked arrays and price the whole run as one program (the stack carried across
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
     numbers are bit-identical to harness.train on plain arrays in the same `schedule`
-    (harness/schedules.py)."""
+    (harness/schedules.py). plain_arrays: as measure_update."""
     from harness.training import train
     from metrics.reporting import report
     task = task if task is not None else SequenceLookup()
-    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads)
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
+                       plain_arrays=plain_arrays)
     check_schedule(learner, schedule)
     stepper = TrackedStep(tr, schedule=schedule)
     try:

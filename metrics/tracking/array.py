@@ -131,7 +131,8 @@ class TrackedArray(NDArrayOperatorsMixin):
 
     def __setitem__(self, key, value):
         tr = self.tracker
-        key = self._plain_key(key)
+        key = self._plain_key(key)              # index arrays stay free (not data operands)
+        value = tr.operand(value)               # a plain array: constants or inputs
         if isinstance(value, TrackedArray):
             tr._check(value)
             vids = value.ids

@@ -37,6 +37,7 @@ def ufunc_call(tr, ufunc, method, inputs, kwargs):
             raise not_modelled(f"{name} with {k}=")
     if ufunc.nout != 1:
         raise not_modelled(name)
+    inputs = tr.operands(inputs)          # plain arrays: constants, or inputs (plain_operands.py)
     for x in inputs:
         if isinstance(x, TrackedArray):
             tr._check(x)
@@ -70,7 +71,7 @@ def ufunc_call(tr, ufunc, method, inputs, kwargs):
 def where(tr, cond, x=None, y=None):
     if x is None or y is None:
         raise not_modelled("numpy.where with one argument (nonzero)")
-    ops = (cond, x, y)
+    ops = tuple(tr.operands((cond, x, y)))
     for o in ops:
         if isinstance(o, TrackedArray):
             tr._check(o)
@@ -88,6 +89,10 @@ def clip(tr, a, a_min=None, a_max=None, out=None, **kw):
         raise not_modelled(f"numpy.clip with {next(iter(kw))}=")
     if isinstance(a_min, TrackedArray) or isinstance(a_max, TrackedArray):
         raise not_modelled("numpy.clip with tracked bounds")
+    if any(isinstance(tr.operand(b), TrackedArray) for b in (a_min, a_max)):
+        raise not_modelled("numpy.clip with plain array bounds under plain_arrays='input' "
+                           "(they are data, like tracked bounds)")
+    a = tr.operand(a)
     if not isinstance(a, TrackedArray):
         raise not_modelled("numpy.clip of an untracked array into a tracked out=")
     _check_out(tr, "numpy.clip", out, [a])

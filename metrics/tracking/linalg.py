@@ -65,6 +65,7 @@ def matmul(tr, a, b, out=None):
 def dot(tr, a, b, out=None):
     if out is not None:
         raise not_modelled("numpy.dot with out=")
+    a, b = tr.operands((a, b))
     ad, bd = np.shape(peek(a)), np.shape(peek(b))
     if len(ad) == 0 or len(bd) == 0:
         return np.multiply(a, b)
@@ -80,6 +81,7 @@ def dot(tr, a, b, out=None):
 def outer(tr, a, b, out=None):
     if out is not None:
         raise not_modelled("numpy.outer with out=")
+    a, b = tr.operands((a, b))
     rd = np.asarray(np.outer(peek(a), peek(b)))
     ai = ids_of(a).ravel()[:, None]
     bi = ids_of(b).ravel()[None, :]
@@ -91,6 +93,7 @@ def outer(tr, a, b, out=None):
 
 @implements(np.tensordot)
 def tensordot(tr, a, b, axes=2):
+    a, b = tr.operands((a, b))
     rd = np.asarray(np.tensordot(peek(a), peek(b), axes))     # numpy validates the axes
     ai, bi = ids_of(a), ids_of(b)
     if isinstance(axes, (int, np.integer)):
@@ -147,7 +150,7 @@ def einsum(tr, *operands, out=None, optimize=False, **kw):
         raise not_modelled("numpy.einsum with out=")
     if optimize is not False:
         raise not_modelled("numpy.einsum with optimize=")
-    spec, ops = operands[0], list(operands[1:])
+    spec, ops = operands[0], tr.operands(operands[1:])
     for x in ops:
         if isinstance(x, TrackedArray):
             tr._check(x)

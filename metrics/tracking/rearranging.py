@@ -9,6 +9,7 @@ import numpy as np
 from metrics.tracking.array import TrackedArray, ids_of, peek
 from metrics.tracking.errors import fname, not_modelled
 from metrics.tracking.layout import constant_ids
+from metrics.tracking.plain_operands import LABEL as PLAIN_LABEL
 from metrics.tracking.registry import HANDLERS, implements
 
 
@@ -34,7 +35,7 @@ def _sequence(func):
     """A rearranging function of a sequence of arrays (concatenate, stack, ...)."""
     def handler(tr, arrays, *args, **kw):
         _no_tracked_parameter(func, args, kw)
-        arrays = list(arrays)
+        arrays = tr.operands(list(arrays))   # plain parts: constants or inputs (plain_operands.py)
         tracked = [x for x in arrays if isinstance(x, TrackedArray)]
         for x in tracked:
             tr._check(x)
@@ -49,11 +50,15 @@ def _sequence(func):
 
 
 def _like(func):
-    """zeros_like & co.: a new array of constants."""
+    """zeros_like & co.: a new array of constants; under plain_arrays="input" (and at least one
+    dimension and element) new data the program created, pushed at no cost in C order, as a
+    plain np.zeros array is on its first use (plain_operands.py)."""
     def handler(tr, a, *args, **kw):
         if any(isinstance(v, TrackedArray) for v in list(args) + list(kw.values())):
             raise not_modelled(f"{fname(func)} with a tracked fill value")
         rd = np.asarray(func(peek(a), *args, **kw))
+        if tr.plain_arrays == "input" and rd.ndim and rd.size:
+            return tr.track(rd, label=PLAIN_LABEL)
         return tr._wrap(rd, constant_ids(rd))
     return handler
 

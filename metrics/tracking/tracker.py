@@ -23,6 +23,7 @@ from metrics.tracking.array import TrackedArray
 from metrics.tracking.errors import NotModelledError, ReadBudgetExceeded
 from metrics.tracking.escapes import escape
 from metrics.tracking.layout import I64, fresh_ids, ids_like, same_pattern
+from metrics.tracking.plain_operands import PLAIN_ARRAYS, PlainArrays
 
 _NUMBERS = (int, float, complex, np.generic)
 
@@ -36,11 +37,20 @@ class Tracker:
       temporary directory (np.save) and memory-mapped back, so very long runs do not sit in RAM.
     max_reads: raise ReadBudgetExceeded as soon as the program has made more reads than this
       (None: no budget), so a study can skip a measurement that would not fit its budget.
+    plain_arrays: what an untracked ndarray with at least one element is when it is a data
+      operand of a modelled operation (0-d arrays and numpy scalars are constants either way):
+      "constant" (default; COST_MODEL.md 1.5 as the reference tracer has it) -- free, never on
+      the stack; "input" -- brought in on first use, its elements pushed at no cost in C order,
+      and recognised afterwards by object identity (plain_operands.py, docs/tracking.md).
     """
 
     def __init__(self, bytes_per_element: int | None = None, strict: bool = False, *,
                  spill_reads: int = 50_000_000, spill_dir: str | None = None,
-                 max_reads: int | None = None):
+                 max_reads: int | None = None, plain_arrays: str = "constant"):
+        if plain_arrays not in PLAIN_ARRAYS:
+            raise ValueError(f"plain_arrays must be one of {PLAIN_ARRAYS}, got {plain_arrays!r}")
+        self.plain_arrays = plain_arrays
+        self._plain = PlainArrays(self)       # the plain arrays brought in (plain_arrays="input")
         if bytes_per_element is not None:
             if isinstance(bytes_per_element, bool) or int(bytes_per_element) != bytes_per_element \
                     or not 1 <= int(bytes_per_element) <= 255:
@@ -168,6 +178,20 @@ class Tracker:
         ends on top). Python numbers become 0-d arrays. The data is not copied. `label`: as
         label(), for the new array."""
         return self._push(x, label)
+
+    def operand(self, x):
+        """A data operand of a modelled operation as the program sees it: under
+        plain_arrays="input" an untracked ndarray with at least one element is brought in (first
+        use) or recognised (later uses) and returned as a TrackedArray; anything else (tracked
+        arrays, numbers, numpy scalars, 0-d and empty arrays, every operand under "constant") is
+        returned unchanged. Index arrays are not data operands: never pass them here."""
+        if self.plain_arrays == "constant" or isinstance(x, TrackedArray):
+            return x
+        return self._plain.operand(x)
+
+    def operands(self, xs):
+        """operand() of each element of the sequence xs, as a list."""
+        return [self.operand(x) for x in xs]
 
     def track_args(self, *args):
         """ByteDMD eager initialization: the last argument is pushed first, C order within each,
