@@ -156,13 +156,14 @@ def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
 
 
 def learner_runs(names, hyper, config: str, v1_row: bool) -> list[tuple[str, str, dict]]:
-    """(label, learner, hyperparameters) of every row: each rule at its tuned configuration
-    (or its defaults), --hyper settings on top; and the v1 BPTT row."""
+    """(label, learner, hyperparameters) of every row: each built-in rule at its tuned
+    configuration (or its defaults; a rule given as 'module:Class' runs at its own defaults,
+    untuned), --hyper settings on top; and the v1 BPTT row."""
     import learners
     runs = []
     for n in names:
         base = {}
-        if config == "tuned":
+        if config == "tuned" and ":" not in n:     # an outside rule runs at its own defaults
             try:
                 base = learners.get(n).tuned_hyper()
             except LookupError as e:
@@ -247,9 +248,12 @@ def summary_markdown(df, n_heldout, baselines, reference, target, measure) -> st
                   "Train criterion: 100% train accuracy. Censored runs (never reached) count at "
                   "their whole budget; KM: Kaplan-Meier median (inf: fewer than half the runs "
                   "reach it)." + tgt + "\n\n", evidence.cost_table(df)]
-    table, sentences = evidence.paired_table(df, reference) if reference in set(df["learner"]) \
-        else ("", [])
-    if table:
+    ok_labels = set(df.loc[df["error"].isna(), "learner"])
+    table = evidence.paired_table(df, reference)[0] if reference in ok_labels else ""
+    if not table:
+        parts.append(f"\nNo paired comparison: the reference {reference} has no finished run "
+                     "among these rows.\n")
+    else:
         parts += [f"\n## Paired against {reference} over (data set, seed) pairs\n",
                   "Median paired difference (rule - reference) [95% bootstrap CI]; Wilcoxon "
                   "signed-rank p; a direction is stated only when p < 0.05 and the interval "
@@ -283,9 +287,6 @@ def _main(argv):
     names, hyper, task, out = begin(args, STUDY, tasks[0])
     runs = learner_runs(names, hyper, args.config, not args.no_v1_row)
     labels = [r[0] for r in runs]
-    if args.reference not in labels:
-        raise StudyError(f"--reference {args.reference!r} is not among the rows "
-                         f"({', '.join(labels)})")
     measure = not args.accuracy_only
     specs = build_specs(runs, args.seeds, args.sweeps, tasks, measure=measure,
                         measure_seeds=args.measure_seeds, whole_run_seeds=args.whole_run_seeds,

@@ -74,7 +74,8 @@ def accuracy_table(df: pd.DataFrame, n_heldout: int) -> str:
     for name, g in df.groupby("learner", sort=False):
         ok = finished(g)
         if ok.empty:
-            lines.append(f"| {name} | 0/{len(g)} | | | | | |")
+            err = str(g["error"].iloc[0]).splitlines()[0] if "error" in g else ""
+            lines.append(f"| {name} | 0/{len(g)} | failed: {err} | | | | |")
             continue
         conv = pd.to_numeric(ok["converged_sweep"], errors="coerce").dropna()
         lines.append(

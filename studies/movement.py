@@ -107,6 +107,11 @@ def _schedules(spec, task, row):
     from harness.measure import measure_update
     from harness.sweep import make_learner
     notes = []
+    cap = spec.get("reuse_max_reads", DEFAULT_REUSE_MAX_READS)
+    if any(x != "batched" for x in spec.get("schedules") or ()) and (row.get("reads") or 0) > cap:
+        row["schedule_note"] = (f"other schedules skipped: the batched update makes "
+                                f"{row['reads']:.2g} reads > {cap:.2g}")
+        return
     for sched in spec.get("schedules") or ():
         if sched == "batched":
             continue

@@ -17,7 +17,7 @@ def run_study(tmp_path, *extra):
     out = tmp_path / "out"
     code = compare_learners.main(["--learners", ",".join(extra) or "bptt", "--seeds", "2",
                                   "--sweeps", "30", "--out", str(out), "--workers", "1",
-                                  "--no-progress", "--accuracy-only"])
+                                  "--no-progress", "--accuracy-only", "--no-v1-row"])
     return code, out
 
 
@@ -25,8 +25,8 @@ def test_study_writes_results(tmp_path, capsys):
     code, out = run_study(tmp_path, "bptt")
     assert code == 0
     df = pd.read_csv(out / "results.csv")
-    assert list(df.columns) == ["learner", "seed", "train_acc", "test_acc", "unseen_acc",
-                                "converged_sweep", "wall_s", "error"]
+    assert list(df.columns) == compare_learners.BASE_COLUMNS + ["error"]
+    assert (df["dataset_seed"] == 0).all() and df["validation_acc"].between(0, 1).all()
     assert len(df) == 2 and df["train_acc"].between(0, 1).all()
     assert (out / "summary.md").read_text().count("| bptt |") == 1
     assert (out / "curves.png").stat().st_size > 1000

@@ -17,8 +17,8 @@ def dry(module, argv):
     claim the folder."""
     def start(a):
         args = module.parse_args(a)
-        task_kwargs = ({"variable_timing": bool(args.variable_timing),
-                        "dataset_seed": args.dataset_seed} if module is compare_learners else None)
+        task_kwargs = (compare_learners.task_list(args)[0] if module is compare_learners
+                       else None)
         if module is not tune:
             begin(args, module.STUDY, task_kwargs, getattr(module, "RESERVED", None))
         return 0
@@ -97,7 +97,10 @@ def test_quick_sets_only_what_was_not_given():
     a = compare_learners.parse_args(["--quick", "--sweeps", "7", "--max-update-reads", "5"])
     assert a.sweeps == 7 and a.max_update_reads == 5 and a.seeds == 2
     a = compare_learners.parse_args([])
-    assert a.seeds == 10 and a.measure_seeds == 3 and a.out == "results/compare_learners"
+    assert a.seeds == 5 and a.measure_seeds == 2 and a.out == "results/compare_learners"
+    a = compare_learners.parse_args(["--full", "--seeds", "3"])
+    assert a.seeds == 3 and a.dataset_seeds == 5 and a.schedules == ["batched", "per_sequence",
+                                                                      "online"]
     s = scaling.parse_args(["--quick", "--hidden", "8,8,4"])
     assert s.hidden == (4, 8) and s.lengths == scaling.QUICK["lengths"]
     t = tune.parse_args(["--learners", "bptt", "--quick", "--tune-seeds", "5", "6"])
@@ -108,13 +111,16 @@ def test_hyper_reaches_the_specs():
     a = compare_learners.parse_args(["--hyper", "bptt.lr=0.05", "--hyper", "bptt.clip=2"])
     from studies.common import hyper_by_learner
     h = hyper_by_learner(a.hyper, ["bptt", "tbptt"])
-    specs = compare_learners.build_specs(["bptt", "tbptt"], 1, 5, {}, hyper=h)
+    runs = compare_learners.learner_runs(["bptt", "tbptt"], h, "defaults", v1_row=True)
+    specs = compare_learners.build_specs(runs, 1, 5, [{}])
     assert specs[0]["hyper"] == {"lr": 0.05, "clip": 2} and specs[1]["hyper"] == {}
+    assert specs[2]["label"] == "bptt_v1" and specs[2]["hyper"] == {}
 
 
 FLAGS = ["--seeds", "--sweeps", "--workers", "--learners", "--quick", "--no-progress",
          "--backend", "--run-timeout", "--hyper", "--measure-seeds", "--max-update-reads",
-         "--whole-run-seeds", "--whole-run-max-reads", "--dataset-seed", "--accuracy-only",
+         "--whole-run-seeds", "--whole-run-max-reads", "--dataset-seeds", "--accuracy-only",
+         "--full", "--schedules", "--reference", "--config",
          "--variable-timing", "--lengths", "--hidden", "--max-reads", "--force", "--bogus"]
 VALUES = ["0", "1", "2", "-1", "2.5", "nan", "inf", "1e3", "", "bptt", "bptt,bptt", "nope",
           "bptt,tbptt", "5,10", "ray", "local", "bptt.lr=0.1", "bptt.lr=abc", "x=1",

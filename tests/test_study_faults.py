@@ -136,7 +136,8 @@ def test_measurement_failure_keeps_the_training_row(tmp_path):
     from studies import compare_learners
     out = tmp_path / "o"
     code = compare_learners.main(["--learners", "failing_rules:UsesNorm", "--seeds", "1",
-                                  "--sweeps", "4", "--out", str(out), "--no-progress"])
+                                  "--sweeps", "4", "--out", str(out), "--no-progress",
+                                  "--no-v1-row", "--whole-run-seeds", "1"])
     assert code == 0
     import pandas as pd
     row = pd.read_csv(out / "results.csv").iloc[0]

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from studies import compare_learners  # noqa: E402
 
 INT_COLUMNS = ["seed", "updates", "bytedmd_per_update", "reads", "writes", "read_bytes",
-               "peak_memory_bytes", "bytedmd_forward", "bytedmd_credit", "bytedmd_update",
+               "update_peak_live_bytes", "bytedmd_forward", "bytedmd_credit", "bytedmd_update",
                "escapes", "per_update_x_updates"]
 FLOAT_COLUMNS = ["train_acc", "test_acc", "unseen_acc", "ard", "dmc", "wall_s"]
 
@@ -21,7 +21,8 @@ FLOAT_COLUMNS = ["train_acc", "test_acc", "unseen_acc", "ard", "dmc", "wall_s"]
 def study(out, learners="bptt,tbptt,failing_rules:Explodes", *extra):
     return compare_learners.main(["--learners", learners, "--seeds", "2", "--sweeps", "12",
                                   "--out", str(out), "--workers", "2", "--no-progress",
-                                  "--measure-seeds", "1", "--whole-run-seeds", "1", *extra])
+                                  "--measure-seeds", "1", "--whole-run-seeds", "1", "--no-v1-row",
+                                  *extra])
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,9 @@ def test_columns_and_types(movement_out):
         assert np.isfinite(ok[c].to_numpy(float)).all(), c
     assert ok[["train_acc", "test_acc", "unseen_acc"]].stack().between(0, 1).all()
     assert (ok["updates"] == 12).all()
+    measured = ok[ok["per_update_measured"]]
+    assert (measured["update_peak_heap_bytes"] > 0).all()    # memray: measured runs only
+    assert (ok["energy_pj_per_update"] > 0).all()
     # reads are mostly of float64 values (8 bytes); a few are of 1-byte booleans (comparisons)
     assert (ok["read_bytes"] <= 8 * ok["reads"]).all() and (ok["read_bytes"] > 7.9 * ok["reads"]).all()
     # the phases add up to the whole update
@@ -130,9 +134,10 @@ def test_quick_runs_every_learner(tmp_path):
                        timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     df = pd.read_csv(out / "results.csv")
-    assert sorted(df["learner"].unique()) == sorted(learners.available())
-    assert len(df) == 2 * len(learners.available()) and df["error"].isna().all()
-    assert "## Data movement" in p.stdout
+    rows = learners.available() + ["bptt_v1"]
+    assert sorted(df["learner"].unique()) == sorted(rows)
+    assert len(df) == 2 * len(rows) and df["error"].isna().all()
+    assert "## Data movement" in p.stdout and "## Paired against bptt" in p.stdout
 
 
 def test_figures_are_png_and_pdf_and_replot_rebuilds_them(movement_out):
