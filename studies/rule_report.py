@@ -1,24 +1,25 @@
-"""Every built-in credit-assignment rule over 10 seeds with its defaults, beside the baselines.
+"""Every built-in credit-assignment rule over 10 seeds at its tuned configuration, on both
+networks, beside the v1 BPTT configuration and the baselines.
 
     python -m studies.rule_report [--seeds 10] [--sweeps 800] [--workers 2]
                                   [--out results/rule_report]
 
-For each rule (its dataclass defaults: BPTT's are the v1 values, the others' come from
-`python -m studies.tune`, see docs/results/tune/tune_<rule>.csv) and model seeds 0..N-1 on the
-default task: train accuracy, held-out correct (of 5), unseen_acc (all-3-bit accuracy on the
-3,100 sequences outside the data set) and the sweep of convergence (train accuracy 20/20 before
-an update), as medians with min–max over seeds and the number of seeds that converged. Beside
-them, two constant-code baselines on unseen: the best constant code (chosen in hindsight) and
-the most frequent training code.
-
-Extra rows (VARIANTS) show what the three-factor rule needs to learn: e-prop on the v1
-(non-leaky, alpha = 1) network, with the best trace time constant found there and with a
-memoryless trace (trace_decay = 0).
+Rows: each rule at its tuned configuration (learners/tuned.json, chosen by `python -m
+studies.tune` on the validation split; tables in docs/results/tune/), the same configuration on
+the other network (the leak alpha flipped between the tuned value and 1 = the v1 non-leaky
+network, or 0.3 when the tuned one is non-leaky), the v1 BPTT configuration, and e-prop with
+symmetric feedback (W_hy^T: weight transport, not local). For model seeds 0..N-1 on the default
+task: train accuracy, held-out correct (of 5), validation and unseen accuracy (all-3-bit; unseen
+= the reported part of the sequences outside the data set), the sweep of convergence (train
+accuracy 20/20 before an update), as medians with min–max over seeds and the number of seeds
+that converged; and, per rule, the leak's effect on unseen accuracy as a paired comparison over
+seeds (Wilcoxon signed-rank, bootstrap interval of the median difference: harness.stats).
 
 Runs go through harness.sweep.run_sweep: parallel, and resumable from `<out>/runs/` (one JSON
-per finished run). The committed report is docs/results/rule_report/. Writes `<out>/rule_report.csv` (one row per rule: the summary),
-`<out>/rule_report_seeds.csv` (one row per rule and seed) and `<out>/rule_report.md` (the table
-and the sentences that read it), and results.json (provenance), all atomically.
+per finished run). The committed report is docs/results/rule_report/. Writes
+`<out>/rule_report.csv` (one row per row: the summary), `<out>/rule_report_seeds.csv` (one row
+per row and seed) and `<out>/rule_report.md` (the table and the sentences that read it), and
+results.json (provenance), all atomically.
 """
 from __future__ import annotations
 
@@ -40,23 +41,27 @@ DEFAULTS = {"seeds": DEFAULT_SEEDS, "sweeps": DEFAULT_SWEEPS, "out": "results/ru
 QUICK = {"seeds": 2, "sweeps": 30, "out": "results/rule_report_quick"}
 OUTPUTS = ["rule_report.csv", "rule_report_seeds.csv", "rule_report.md", "results.json"]
 
-# (label, learner, hyperparameters beyond the defaults, what the row shows)
-# The alpha = 1 e-prop configuration is the best alpha = 1 trial of docs/results/tune/tune_eprop.csv.
-# clip_mode "global": the search ran with global-norm clipping (e-prop's default is now per-parameter).
-EPROP_V1 = {"alpha": 1.0, "feedback": "readout", "trace_decay": 0.9, "lr": 0.05,
-            "clip_mode": "global"}
-VARIANTS = [
-    ("eprop, v1 network (alpha=1), trace_decay=0.9", "eprop", EPROP_V1,
-     "e-prop on the non-leaky v1 network, best trace time constant found there"),
-    ("eprop, v1 network (alpha=1), trace_decay=0", "eprop", dict(EPROP_V1, trace_decay=0.0),
-     "memoryless trace: only the last step is credited (= tbptt k=1)"),
-]
-
-
+# (label, learner, hyperparameters, what the row shows)
 def row_specs(seeds: int, sweeps: int) -> list[tuple[str, str, dict, str]]:
     import learners
-    rows = [(name, name, {}, "defaults") for name in learners.available()]
-    return rows + VARIANTS
+    rows = []
+    for name in learners.available():
+        try:
+            tuned = learners.get(name).tuned_hyper()
+        except LookupError:
+            tuned = {}
+        a = float(tuned.get("alpha", 1.0))
+        other = 1.0 if a != 1.0 else 0.3
+        rows.append((name, name, tuned, "tuned"))
+        rows.append((f"{name}, alpha={other:g}", name, {**tuned, "alpha": other},
+                     f"the tuned configuration on the {'v1 non-leaky' if other == 1.0 else 'leaky'}"
+                     " network"))
+    rows.append(("bptt, v1 configuration", "bptt", {}, "the v1 procedure's values"))
+    if "eprop" in learners.available():
+        tuned = next(h for label, n, h, w in rows if label == "eprop")
+        rows.append(("eprop, symmetric feedback", "eprop", {**tuned, "feedback": "readout"},
+                     "learning signal through W_hy^T: weight transport, not local"))
+    return rows
 
 
 def full_config(learner: str, hyper: dict) -> dict:
@@ -84,6 +89,7 @@ def summarize(rows, results: list[dict], seeds: int) -> tuple[pd.DataFrame, pd.D
                          "heldout_of5": (None if r.get("test_acc") is None
                                          else int(round(r["test_acc"] * 5))),
                          "unseen_acc": r.get("unseen_acc"),
+                         "validation_acc": r.get("validation_acc"),
                          "converged_sweep": r.get("converged_sweep"),
                          "baseline_unseen_acc": r.get("baseline_unseen_acc"),
                          "majority_unseen_acc": r.get("majority_unseen_acc"),
@@ -103,6 +109,7 @@ def summarize(rows, results: list[dict], seeds: int) -> tuple[pd.DataFrame, pd.D
             "train_acc_max": ok["train_acc"].max(),
             "heldout_of5_median": ok["heldout_of5"].median(),
             "heldout_of5_min": ok["heldout_of5"].min(), "heldout_of5_max": ok["heldout_of5"].max(),
+            "validation_acc_median": ok["validation_acc"].median(),
             "unseen_acc_median": ok["unseen_acc"].median(),
             "unseen_acc_min": ok["unseen_acc"].min(), "unseen_acc_max": ok["unseen_acc"].max(),
             "converged_median": float(conv.median()) if len(conv) else None,
@@ -142,29 +149,32 @@ def markdown(summary: pd.DataFrame, per_seed: pd.DataFrame, seeds: int, sweeps: 
         f"# Credit-assignment rules over {seeds} seeds, {sweeps} sweeps, default task",
         "",
         f"Produced by `{command}`. Medians [min–max] over model seeds 0–{seeds - 1}; each rule "
-        "with its dataclass defaults (BPTT: the v1 values; the others: the best configuration of "
-        "`python -m studies.tune --learner NAME`, tables in `docs/results/tune/tune_<rule>.csv`). "
-        "Held-out: correct of 5. Converged: first sweep with 20/20 train before the update, "
-        "median [min–max] over the seeds that converged.",
+        "at its tuned configuration (the search of `python -m studies.tune`, scored on "
+        "validation; tables in `docs/results/tune/tune_<rule>.csv`) and the same configuration "
+        "on the other network (alpha flipped). Held-out: correct of 5. Unseen: the reported "
+        "part of the sequences outside the data set. Converged: first sweep with 20/20 train "
+        "before the update, median [min–max] over the seeds that converged.",
         "",
-        "| rule | train acc | held-out /5 | unseen_acc | converged sweep | converged | learns? |",
-        "|---|---|---|---|---|---|---|",
+        "| rule | train acc | held-out /5 | validation acc | unseen acc | converged sweep "
+        "| converged | learns? |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for _, s in summary.iterrows():
         lines.append(
             f"| {s['rule']} | {_mm(_col(per_seed, s, 'train_acc'), '{:.2f}')} "
             f"| {_mm(_col(per_seed, s, 'heldout_of5'), '{:.0f}')} "
+            f"| {_mm(_col(per_seed, s, 'validation_acc'), '{:.3f}')} "
             f"| {_mm(_col(per_seed, s, 'unseen_acc'), '{:.3f}')} "
             f"| {_mm(_col(per_seed, s, 'converged_sweep'), '{:.0f}')} "
             f"| {s['n_converged']}/{s['n_seeds']} "
             f"| {_bold(verdict(s, base))} |")
-    lines += [f"| constant-code baseline (best constant code, in hindsight) | | | {base:.3f} | | | |",
-              f"| majority training code | | | {major:.3f} | | | |", ""]
+    lines += [f"| constant-code baseline (best constant code, in hindsight) | | | | {base:.3f} | | | |",
+              f"| majority training code | | | | {major:.3f} | | | |", ""]
     lines += ["Configurations (every hyperparameter):", ""]
     for _, s in summary.iterrows():
         lines.append(f"- **{s['rule']}**: `{s['config']}`" + (f" ({s['what']})" if s["what"] != "defaults" else ""))
     lines += ["", "## Reading", ""]
-    lines += sentences(summary, base, sweeps)
+    lines += sentences(summary, base, sweeps, per_seed)
     failed = per_seed[per_seed["error"].notna()]
     if len(failed):
         lines += ["", "Failed runs:", ""] + [f"- {r.rule} seed {r.seed}: {r.error}"
@@ -181,7 +191,35 @@ def _col(per_seed, s, col):
     return d[col].tolist()
 
 
-def sentences(summary: pd.DataFrame, base: float, sweeps: int) -> list[str]:
+def leak_effect(per_seed: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Per rule: unseen accuracy on the leaky network against the non-leaky one (the tuned row and
+    its alpha-flipped twin), paired over seeds, with the verdict it supports."""
+    from harness import stats
+    out = []
+    rules = [r for _, r in summary.iterrows() if r["what"] == "tuned"]
+    for r in rules:
+        twin = summary[(summary["learner"] == r["learner"])
+                       & summary["rule"].str.startswith(f"{r['rule']}, alpha=")]
+        if twin.empty:
+            continue
+        t = twin.iloc[0]
+        a, b = (per_seed[(per_seed["rule"] == lab) & per_seed["error"].isna()]
+                .set_index("seed")["unseen_acc"] for lab in (r["rule"], t["rule"]))
+        both = pd.concat([a, b], axis=1, keys=["x", "y"]).dropna()
+        if len(both) < 2:
+            continue
+        leaky_first = json.loads(r["config"]).get("alpha", 1.0) != 1.0
+        x, y = (both["x"], both["y"]) if leaky_first else (both["y"], both["x"])
+        cmp = stats.paired_comparison(x.to_numpy(float), y.to_numpy(float))
+        v = stats.verdict(cmp, names=("leaky", "non-leaky"))
+        out.append(f"- {r['learner']}: unseen accuracy leaky - non-leaky, median paired difference "
+                   f"{stats.fmt_ci(cmp.median_diff, cmp.ci_lo, cmp.ci_hi)} over {cmp.n} seeds, "
+                   f"won/tied/lost {cmp.won}/{cmp.tied}/{cmp.lost}, Wilcoxon p = "
+                   f"{cmp.p_value:.3g}: {v}.")
+    return out
+
+
+def sentences(summary: pd.DataFrame, base: float, sweeps: int, per_seed=None) -> list[str]:
     by = {r["rule"]: r for _, r in summary.iterrows()}
     out = []
     out.append(f"- learns? yes: 20/20 on the training set on at least half the seeds and unseen_acc "
@@ -202,39 +240,15 @@ def sentences(summary: pd.DataFrame, base: float, sweeps: int) -> list[str]:
                    f"at this size: median unseen_acc {r['unseen_acc_median']:.3f} "
                    f"[{r['unseen_acc_min']:.3f}–{r['unseen_acc_max']:.3f}]"
                    + (f"; {'; '.join(why)}" if why else "") + ".")
-    if all(verdict(r, base) == "yes" for r in by.values() if r["what"] == "defaults"):
-        out.append("- Every built-in rule with its defaults learns the task at this size.")
-    if "bptt" in by and "rtrl" in by:
-        b, r = by["bptt"], by["rtrl"]
-        out.append(f"- rtrl computes BPTT's gradient (to rounding) with the same defaults: median "
-                   f"unseen_acc {r['unseen_acc_median']:.3f} vs {b['unseen_acc_median']:.3f}, "
-                   f"{r['n_converged']} vs {b['n_converged']} seeds converged.")
-    e = by.get("eprop")
-    v1 = [by[label] for label, *_ in VARIANTS if label in by]
-    if e is not None and len(v1) == 2:
-        cfg = json.loads(e["config"])
-        out.append(
-            f"- What e-prop needs: with its tuned defaults (alpha={cfg['alpha']}, "
-            f"trace_decay={cfg['trace_decay']}, feedback={cfg['feedback']!r}) it reaches median "
-            f"unseen_acc {e['unseen_acc_median']:.3f}, {e['n_converged']}/{e['n_seeds']} seeds "
-            f"converged. The leak alpha < 1 changes the network itself (h_t+1 = (1-alpha) h_t + "
-            f"alpha tanh(.)): that row is a leaky network, not the v1 one. On the v1 non-leaky "
-            f"network (alpha=1) the exact e-prop/RFLO trace is memoryless (trace_decay=0: only the "
-            f"last letter's step is credited, which is tbptt with k=1): "
-            f"{v1[1]['unseen_acc_median']:.3f} [{v1[1]['unseen_acc_min']:.3f}–"
-            f"{v1[1]['unseen_acc_max']:.3f}] on unseen, {v1[1]['n_converged']}/{v1[1]['n_seeds']} "
-            f"seeds converged. A slow trace (trace_decay=0.9, the best alpha=1 trial of the "
-            f"search) gives {v1[0]['unseen_acc_median']:.3f} [{v1[0]['unseen_acc_min']:.3f}–"
-            f"{v1[0]['unseen_acc_max']:.3f}] but fits the training set on "
-            f"{v1[0]['n_converged']}/{v1[0]['n_seeds']} seeds in {sweeps} "
-            f"sweeps. So on the v1 network the rule needs a slow trace to generalize as well as "
-            f"BPTT, and even then fits the training set on few seeds; with a leaky network "
-            f"(alpha=0.3) and a slow trace it learns the task fully.")
-        if "bptt" in by:
-            out.append(
-                f"- The tuned e-prop beats BPTT on unseen ({e['unseen_acc_median']:.3f} vs "
-                f"{by['bptt']['unseen_acc_median']:.3f}) on a different, leaky network: whether "
-                f"the leak or the rule does it is not tested here (bptt has no leaky variant).")
+    tuned = [r for r in by.values() if r["what"] == "tuned"]
+    if tuned and all(verdict(r, base) == "yes" for r in tuned):
+        out.append("- Every built-in rule at its tuned configuration learns the task at this size.")
+    if per_seed is not None:
+        effect = leak_effect(per_seed, summary)
+        if effect:
+            out.append("- The leak (same configuration, alpha flipped), paired over seeds; a "
+                       "direction only where p < 0.05 and the 95% interval excludes 0:")
+            out += ["  " + e for e in effect]
     return out
 
 
@@ -244,8 +258,8 @@ def parse_args(argv=None):
                    help=f"sweeps per run (default {DEFAULT_SWEEPS}; --quick {QUICK['sweeps']})")
     a = finish_args(p, argv, DEFAULTS, QUICK)
     if a.hyper:
-        p.error("--hyper does not apply to rule_report: it reports every rule at its defaults "
-                "(use compare_learners --hyper)")
+        p.error("--hyper does not apply to rule_report: it reports every rule at its tuned "
+                "configuration (use compare_learners --hyper)")
     return a
 
 
