@@ -53,12 +53,12 @@ BASE_COLUMNS = ["learner", "dataset_seed", "seed", "train_acc", "test_acc", "val
                 "unseen_acc", "converged_sweep", "gen_sweep", "updates", "wall_s"]
 V1_LABEL = "bptt_v1"
 DEFAULTS = {"learners": None, "seeds": 5, "out": "results/compare_learners", "sweeps": None,
-            "measure_seeds": 2, "whole_run_seeds": 0, "max_update_reads": DEFAULT_MAX_UPDATE_READS,
+            "measure_seeds": 1, "whole_run_seeds": 0, "max_update_reads": DEFAULT_MAX_UPDATE_READS,
             "whole_run_max_reads": DEFAULT_WHOLE_RUN_MAX_READS, "dataset_seeds": 1,
             "teacher_seeds": 1, "config": "tuned", "reference": "bptt", "eval_every": 10,
             "schedules": "batched"}
 # --full: the committed protocol (docs/results/compare_learners)
-FULL = {"seeds": 10, "dataset_seeds": 5, "whole_run_seeds": 1,
+FULL = {"seeds": 10, "dataset_seeds": 5, "measure_seeds": 2,
         "schedules": ",".join(SCHEDULES)}
 QUICK = {"seeds": 2, "sweeps": 40, "measure_seeds": 1, "whole_run_seeds": 1,
          "max_update_reads": 20_000_000, "whole_run_max_reads": 100_000_000,

@@ -97,7 +97,7 @@ def test_quick_sets_only_what_was_not_given():
     a = compare_learners.parse_args(["--quick", "--sweeps", "7", "--max-update-reads", "5"])
     assert a.sweeps == 7 and a.max_update_reads == 5 and a.seeds == 2
     a = compare_learners.parse_args([])
-    assert a.seeds == 5 and a.measure_seeds == 2 and a.out == "results/compare_learners"
+    assert a.seeds == 5 and a.measure_seeds == 1 and a.out == "results/compare_learners"
     a = compare_learners.parse_args(["--full", "--seeds", "3"])
     assert a.seeds == 3 and a.dataset_seeds == 5 and a.schedules == ["batched", "per_sequence",
                                                                       "online"]
