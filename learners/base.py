@@ -87,8 +87,8 @@ class Learner:
     @classmethod
     def tuned(cls, **overrides: Any) -> "Learner":
         """The rule at its tuned configuration (`tuned_hyper`), overridden by `overrides`. The
-        constructor's own defaults stay the rule's defaults (for BPTT, TBPTT and RTRL: the v1
-        values)."""
+        constructor's own defaults stay the rule's defaults (for BPTT, checkpointed BPTT and
+        RTRL: the v1 values)."""
         return cls(**{**cls.tuned_hyper(), **overrides})
 
     @classmethod

@@ -54,11 +54,14 @@ a stored baseline); the noise of its own postsynaptic unit; the readout's delta 
 target at the output units. clip_mode "per_parameter" (the default) needs the norm of each whole
 weight array; clip=None needs none; clip_mode "global" needs the whole gradient's norm.
 
-Defaults are provisional until the re-tune on a validation split (issue 11): sigma 0.1,
-n_perturb 4 and lr 0.01 are the best of `python -m studies.tune --learner node_perturbation` (the
-full 36-point grid, median unseen_acc over tuning seeds 100-102 at 800 sweeps: 0.566, with global
-clipping), docs/results/tune/tune_node_perturbation.csv; clip_mode "per_parameter" (locality);
-the rest the shared v1 values.
+Defaults: sigma 0.1, n_perturb 4 and lr 0.01, the best of the old search under the previous
+protocol (36-point grid, median accuracy on the reported unseen split over seeds 100-102 at 800
+sweeps: 0.566, with global clipping); clip_mode "per_parameter" (locality); the rest the shared
+v1 values.
+The studies use `learners.get("node_perturbation").tuned()`, the configuration the common search on
+the validation split chose (docs/results/tune/tune_node_perturbation.csv; learners/tuned.json):
+alpha 0.3, lr 0.005, sigma 0.1 (n_perturb 4, clip_mode "per_parameter"); median validation accuracy
+0.648 over tuning seeds 100-102 at 800 sweeps.
 """
 from __future__ import annotations
 

@@ -25,13 +25,18 @@ With the loss at the last step only, dL/dW = dL/dh_T . dh_T/dW exactly: RTRL com
 gradient (to rounding, at every alpha), at O(H^4) work per step and O(H^3) memory per sequence,
 but with no storage of past states: the forward pass keeps only h_t and the influences.
 
-Not local: every unit's influence on every recurrent weight (O(H^3) numbers per sequence), the
-error through W_hy^T (weight transport), and clip_mode "global" needs the whole gradient's norm.
+What it needs that a synapse would not have: the influence matrix, H x P per sequence (P the
+recurrent parameters: every unit's influence on every one of them, O(H^3) numbers), updated with
+W_hh applied to it (a unit's trace reads every other unit's: non-local); the readout's error sent
+back through W_hy^T (weight transport); and, with clip_mode "global" (the v1 default), the global
+norm of the whole gradient. Not local.
 
 Defaults: BPTT's v1 values, by construction (RTRL computes BPTT's gradient, so with the same
 hyperparameters it follows BPTT's trajectory to rounding: seed 0 gives 20/20, 4/5, converged at
-sweep 22). Not tuned separately: `python -m studies.tune --learner rtrl` only checks two step
-sizes against bptt's own rows, docs/results/tune/tune_rtrl.csv.
+sweep 22). The studies use `learners.get("rtrl").tuned()`, the configuration the common search
+on the validation split chooses (the same 20 configurations and tuning seeds as every rule;
+docs/results/tune/tune_rtrl.csv; learners/tuned.json, where RTRL's entry is added when its
+search is done: until then `tuned()` raises LookupError).
 """
 from __future__ import annotations
 

@@ -34,9 +34,11 @@ D_t[i], its self-connection W_hh[i,i] and the presynaptic h_t[k] (local), but th
 dh_T = dz_y W_hy sends the output error back through the readout weights (weight transport of
 W_hy^T), and the v1 "global" clip needs the norm of the whole gradient.
 
-Defaults (lr 0.02, the rest v1) are provisional, from hand trials at 800 sweeps on tuning seeds
-100-102 (lr 0.02 or 0.05), until the re-tune on the validation split with the common search
-budget.
+Defaults (lr 0.02, the rest v1): hand trials at 800 sweeps on tuning seeds 100-102 (lr 0.02 or
+0.05).
+The studies use `learners.get("snap1").tuned()`, the configuration the common search on the
+validation split chose (docs/results/tune/tune_snap1.csv; learners/tuned.json): alpha 0.3, lr 0.005,
+clip 5.0; median validation accuracy 0.656 over tuning seeds 100-102 at 800 sweeps.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 @dataclass
 class SnAp1Config(RNNConfig):
-    """Provisional defaults (hand trials, see the module docstring), pending the common re-tune."""
+    """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     lr: float = 0.02
 
 

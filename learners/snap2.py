@@ -50,9 +50,11 @@ W_hh[i, m] of its neighbours' traces (non-local to the synapse); the learning si
 dh_T = dz_y W_hy uses the readout weights (weight transport); the v1 "global" clip a global norm.
 
 Defaults: density 0.25 (a 75% sparse W_hh, in the sparsity range Menick et al. study) and lr 0.02
-(hand trials at 800 sweeps on tuning seeds 100-102, lr 0.02 or 0.05), the rest v1; all
-provisional until the re-tune on the validation split with the common search budget.
+(hand trials at 800 sweeps on tuning seeds 100-102, lr 0.02 or 0.05), the rest v1.
 density = 1 gives the dense network, where SnAp-2 is RTRL.
+The studies use `learners.get("snap2").tuned()`, the configuration the common search on the
+validation split chose (docs/results/tune/tune_snap2.csv; learners/tuned.json): alpha 0.3, lr 0.02,
+clip 5.0 (density 0.25); median validation accuracy 0.634 over tuning seeds 100-102 at 800 sweeps.
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 @dataclass
 class SnAp2Config(RNNConfig):
-    """Provisional defaults (hand trials, see the module docstring), pending the common re-tune."""
+    """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     density: float = 0.25          # probability that a recurrent connection k -> i exists
     lr: float = 0.02
 

@@ -48,10 +48,12 @@ What it needs that a synapse would not have: h~ and the per-sequence norms |thet
 second state vector; the learning signal dh_T = dz_y W_hy uses the readout weights (weight
 transport) and c = dh_T . h~_T a network-wide dot product; the v1 "global" clip a global norm.
 
-Defaults (lr 0.005, eps 1e-7, the rest v1) are provisional, from hand trials at 800 sweeps on
-tuning seeds 100-102 (lr 0.005, 0.01, or 0.02 with clip 1; at the v1 lr 0.05 the noisy estimate
-did not learn in 400 sweeps at seed 0), until the re-tune on the validation split with the common
-search budget.
+Defaults (lr 0.005, eps 1e-7, the rest v1): hand trials at 800 sweeps on tuning seeds 100-102
+(lr 0.005, 0.01, or 0.02 with clip 1; at the v1 lr 0.05 the noisy estimate did not learn in 400
+sweeps at seed 0).
+The studies use `learners.get("uoro").tuned()`, the configuration the common search on the
+validation split chose (docs/results/tune/tune_uoro.csv; learners/tuned.json): alpha 0.3, lr 0.01,
+clip 1.0; median validation accuracy 0.658 over tuning seeds 100-102 at 800 sweeps.
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 @dataclass
 class UOROConfig(RNNConfig):
-    """Provisional defaults (hand trials, see the module docstring), pending the common re-tune."""
+    """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     eps: float = 1e-7              # stabilizer in rho0, rho1 (Tallec & Ollivier)
     lr: float = 0.005
 
