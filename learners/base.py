@@ -139,6 +139,15 @@ def positive(config, *names):
             raise ValueError(f"{type(config).__qualname__}: {n} must be > 0, got {v!r}")
 
 
+def positive_int(config, *names):
+    """Raise ValueError unless each named field of `config` is an integer >= 1 (bools are not)."""
+    for n in names:
+        v = getattr(config, n)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{type(config).__qualname__}: {n} must be an integer >= 1, "
+                             f"got {v!r}")
+
+
 def nonnegative(config, *names):
     """Raise ValueError unless each named field of `config` is >= 0."""
     for n in names:

@@ -31,13 +31,10 @@ work per step; the tangent itself, one number per parameter and tangent, is read
 JVP and in dtheta). The price is variance: n = H (H + A + 1) = 1,080 perturbed parameters at the default
 size, so one tangent's estimate is ~1,000 times as noisy as its mean.
 
-Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
-int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
-network; forward draws V from np.random.default_rng([seed, updates]) in the order V_xh, V_hh, V_b
-(V_hy, V_by). The key is integer bookkeeping, which the tracked runner passes through untracked
-and unpriced; the tangent enters as constants, so neither the generator's work nor the tangent's
-reads (K x n numbers, read at every step of the JVP and again in dtheta) are priced, as for node
-perturbation's noise: hardware would regenerate or store it, so ByteDMD favours this rule here.
+Randomness comes from the state (learners.rnn.FreshNoiseEachUpdate): forward draws V from this
+update's generator in the order V_xh, V_hh, V_b (V_hy, V_by). In a measurement the tangent is data
+the rule reads (K x n numbers, read at every step of the JVP and again in dtheta): it enters the
+stack when first used (docs/tracking.md, "Plain arrays"); the generator's own work is not priced.
 
 What it needs that a synapse would not have: each synapse's tangent component is local noise, but
 Ldot is one global scalar per tangent (the whole network's directional derivative, broadcast to
@@ -57,7 +54,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner, join_segments
+from learners.base import positive_int
+from learners.rnn import RNN_PARAMS, FreshNoiseEachUpdate, RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -69,23 +67,15 @@ class ForwardGradientConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        k = self.n_tangents
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"ForwardGradientConfig: n_tangents must be an integer >= 1, "
-                             f"got {k!r}")
+        positive_int(self, "n_tangents")
         if not isinstance(self.tangent_readout, bool):
             raise ValueError(f"ForwardGradientConfig: tangent_readout must be True or False, "
                              f"got {self.tangent_readout!r}")
 
 
-class ForwardGradient(RNNLearner):
+class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):
     name = "forward_gradient"
     Config = ForwardGradientConfig
-
-    def init(self, task, rng):
-        state = super().init(task, rng)                    # the network first, then the seed
-        state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
-        return state
 
     def perturbed(self) -> tuple:
         """Names of the parameters the tangent covers, in draw order."""
@@ -95,8 +85,7 @@ class ForwardGradient(RNNLearner):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         K, Hn = self.config.n_tangents, W_hh.shape[0]
-        key = state["noise_key"]
-        rng = np.random.default_rng([int(key[0]), int(key[1])])          # this update's tangents
+        rng = self.update_rng(state)                                      # this update's tangents
         V = {k: rng.standard_normal((K,) + state[k].shape) for k in self.perturbed()}
         Vt_xh = V["W_xh"].transpose(0, 2, 1)           # (K, A, H)
         Vt_hh = V["W_hh"].transpose(0, 2, 1)           # (K, H, H)
@@ -147,7 +136,3 @@ class ForwardGradient(RNNLearner):
                 g["b_y"] += dz_y.sum(axis=0)
         return g
 
-    def update(self, state, grads):
-        new = super().update(state, grads)
-        new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
-        return new

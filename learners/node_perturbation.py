@@ -69,7 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive
+from learners.base import positive, positive_int
 from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 _MASK64 = (1 << 64) - 1
@@ -105,10 +105,7 @@ class NodePerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        if isinstance(self.n_perturb, bool) or not isinstance(self.n_perturb, (int, np.integer)) \
-                or self.n_perturb < 1:
-            raise ValueError(f"NodePerturbationConfig: n_perturb must be an integer >= 1, "
-                             f"got {self.n_perturb!r}")
+        positive_int(self, "n_perturb")
 
 
 class NodePerturbation(RNNLearner):

@@ -141,6 +141,32 @@ class RNNLearner(Learner):
         return join_segments(ys)
 
 
+class FreshNoiseEachUpdate:
+    """For a rule that draws new random numbers at every update (perturbations, tangents, signs),
+    keeping forward/credit/update pure functions of their arguments: `state["noise_key"]` is an
+    int64 array [seed, updates so far], the seed drawn in `init` from the run's generator after
+    the network; `update_rng(state)` is this update's generator, np.random.default_rng([seed,
+    updates]); `update` advances the counter. The key is integer bookkeeping, which the tracked
+    runner passes through unpriced; the arrays drawn from the generator are data the rule reads
+    (in a measurement they enter the stack when first used: docs/tracking.md, "Plain arrays").
+    Use it before RNNLearner: `class Rule(FreshNoiseEachUpdate, RNNLearner)`."""
+
+    def init(self, task, rng):
+        state = super().init(task, rng)                    # the network first, then the seed
+        state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
+        return state
+
+    @staticmethod
+    def update_rng(state) -> np.random.Generator:
+        seed, updates = (int(v) for v in state["noise_key"])
+        return np.random.default_rng([seed, updates])
+
+    def update(self, state, grads):
+        new = super().update(state, grads)
+        new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
+        return new
+
+
 def join_segments(ys):
     """The per-segment outputs as one (B, 3) array in batch order (no copy for one segment)."""
     return ys[0] if len(ys) == 1 else np.concatenate(ys, axis=0)

@@ -36,12 +36,10 @@ state and batch, 500 draws) is 46, 74, 60 at the v1 initialization of seeds 0, 1
 after 100 and 136-272 after 300 sweeps of UORO training (the gradient shrinks faster than the
 noise); tests/test_rules_rtrl_family.py measures it at seed 0's initialization.
 
-Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
-int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
-network; forward draws the signs from np.random.default_rng([seed, updates]), segment by segment,
-step by step. The key is integer bookkeeping, which the tracked runner passes through untracked
-and unpriced; the signs enter as constants (neither the generator's work nor their reads are
-priced, as for node perturbation's noise).
+Randomness comes from the state (learners.rnn.FreshNoiseEachUpdate): forward draws the signs
+from this update's generator, segment by segment, step by step. In a measurement the signs are
+data the rule reads (they enter the stack when first used: docs/tracking.md, "Plain arrays"); the
+generator's own work is not priced.
 
 What it needs that a synapse would not have: h~ and the per-sequence norms |theta~|, |J h~|,
 |nu^T M| are global quantities over all units and all synapses; J_t h~_t needs W_hh applied to a
@@ -62,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.base import positive
-from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.rnn import FreshNoiseEachUpdate, RNNConfig, RNNLearner, join_segments
 
 
 @dataclass
@@ -76,24 +74,18 @@ class UOROConfig(RNNConfig):
         positive(self, "eps")
 
 
-class UORO(RNNLearner):
+class UORO(FreshNoiseEachUpdate, RNNLearner):
     name = "uoro"
     # per_sequence: one rank-one estimate per sequence (its own signs), not the batched estimate
     PER_SEQUENCE_EQUALS_BATCHED = False
     Config = UOROConfig
-
-    def init(self, task, rng):
-        state = super().init(task, rng)                    # the network first, then the seed
-        state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
-        return state
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         alpha, eps = self.config.alpha, self.config.eps
         Hn, A = W_xh.shape
-        key = state["noise_key"]
-        rng = np.random.default_rng([int(key[0]), int(key[1])])      # this update's signs
+        rng = self.update_rng(state)                                  # this update's signs
         norm_nu = np.sqrt(Hn)                                         # |nu_t| for +-1 signs
         hTs, ys, rank1 = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
@@ -148,7 +140,3 @@ class UORO(RNNLearner):
             g["b_h"] += (c[:, None] * T_b).sum(axis=0)                            # (H,)
         return g
 
-    def update(self, state, grads):
-        new = super().update(state, grads)
-        new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
-        return new

@@ -30,11 +30,10 @@ sequence). It needs no eligibility trace: only the noise of the current update a
 the loss change. Jabri & Flower's serial form (one weight at a time, a finite difference per
 weight) is the special case of a one-hot xi.
 
-Randomness comes from the state, so forward/credit/update are pure functions: `noise_key` is an
-int64 array [seed, updates so far], the seed drawn in init from the run's generator after the
-network; forward draws the update's noise from np.random.default_rng([seed, updates]) in the order
-p = 1..n_perturb, each W_xh, W_hh, b_h. The key is integer bookkeeping, which the tracked runner
-passes through unpriced; the noise enters as constants, also unpriced (as node perturbation's).
+Randomness comes from the state (learners.rnn.FreshNoiseEachUpdate): forward draws the update's
+noise from this update's generator in the order p = 1..n_perturb, each W_xh, W_hh, b_h. In a
+measurement the noise is data the rule reads (it enters the stack when first used:
+docs/tracking.md, "Plain arrays"); the generator's own work is not priced.
 `predict` (the shared clean pass) draws nothing.
 
 What it needs that a synapse would not have: the global scalar loss change L(y~) - L(y), broadcast
@@ -55,8 +54,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive
-from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.base import positive, positive_int
+from learners.rnn import FreshNoiseEachUpdate, RNNConfig, RNNLearner, join_segments
 
 PERTURBED = ("W_xh", "W_hh", "b_h")        # drawn in this order for each perturbation
 
@@ -71,20 +70,12 @@ class WeightPerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        n = self.n_perturb
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"WeightPerturbationConfig: n_perturb must be an integer >= 1, "
-                             f"got {n!r}")
+        positive_int(self, "n_perturb")
 
 
-class WeightPerturbation(RNNLearner):
+class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):
     name = "weight_perturbation"
     Config = WeightPerturbationConfig
-
-    def init(self, task, rng):
-        state = super().init(task, rng)                    # the network first, then the seed
-        state["noise_key"] = np.array([rng.integers(2 ** 63), 0], dtype=np.int64)
-        return state
 
     def forward(self, state, batch):
         c = self.config
@@ -97,8 +88,7 @@ class WeightPerturbation(RNNLearner):
                 h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
             hTs.append(h)
             ys.append(np.tanh(h @ W_hy.T + b_y))                   # (B, 3)
-        seed, updates = (int(v) for v in state["noise_key"])
-        rng = np.random.default_rng([seed, updates])               # this update's noise
+        rng = self.update_rng(state)                               # this update's noise
         noise, y_p = [], []
         for _ in range(c.n_perturb):                               # perturbed passes
             xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
@@ -125,7 +115,3 @@ class WeightPerturbation(RNNLearner):
             g["b_y"] += dz_y.sum(axis=0)
         return g
 
-    def update(self, state, grads):
-        new = super().update(state, grads)
-        new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
-        return new
