@@ -31,21 +31,22 @@ import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
-from studies.common import (cli, finish_args, median_spread as _mm, positive_int, prepare_out,
+from studies.common import (cli, finish_args, learner_names, median_spread as _mm, positive_int, prepare_out,
                             provenance, remove_stale, report_written, study_parser)
 
 STUDY = "rule_report"
 DEFAULT_SEEDS = 10
 DEFAULT_SWEEPS = 800
-DEFAULTS = {"seeds": DEFAULT_SEEDS, "sweeps": DEFAULT_SWEEPS, "out": "results/rule_report"}
+DEFAULTS = {"learners": None, "seeds": DEFAULT_SEEDS, "sweeps": DEFAULT_SWEEPS,
+            "out": "results/rule_report"}
 QUICK = {"seeds": 2, "sweeps": 30, "out": "results/rule_report_quick"}
 OUTPUTS = ["rule_report.csv", "rule_report_seeds.csv", "rule_report.md", "results.json"]
 
 # (label, learner, hyperparameters, what the row shows)
-def row_specs(seeds: int, sweeps: int) -> list[tuple[str, str, dict, str]]:
+def row_specs(seeds: int, sweeps: int, names=None) -> list[tuple[str, str, dict, str]]:
     import learners
     rows = []
-    for name in learners.available():
+    for name in names or learners.available():
         try:
             tuned = learners.get(name).tuned_hyper()
         except LookupError:
@@ -57,7 +58,7 @@ def row_specs(seeds: int, sweeps: int) -> list[tuple[str, str, dict, str]]:
                      f"the tuned configuration on the {'v1 non-leaky' if other == 1.0 else 'leaky'}"
                      " network"))
     rows.append(("bptt, v1 configuration", "bptt", {}, "the v1 procedure's values"))
-    if "eprop" in learners.available():
+    if "eprop" in (names or learners.available()):
         tuned = next(h for label, n, h, w in rows if label == "eprop")
         rows.append(("eprop, symmetric feedback", "eprop", {**tuned, "feedback": "readout"},
                      "learning signal through W_hy^T: weight transport, not local"))
@@ -271,7 +272,7 @@ def _main(argv) -> int:
     t0 = time.perf_counter()
     a = parse_args(argv)
     out = prepare_out(a.out, STUDY, a.force)
-    rows = row_specs(a.seeds, a.sweeps)
+    rows = row_specs(a.seeds, a.sweeps, learner_names(a.learners))
     specs = build_specs(rows, a.seeds, a.sweeps)
     print(f"rule_report: {len(rows)} rules x {a.seeds} seeds, {a.sweeps} sweeps each",
           file=sys.stderr)
@@ -283,7 +284,8 @@ def _main(argv) -> int:
     for i, r in zip(order, done):
         results[i] = r
     per_seed, summary = summarize(rows, results, a.seeds)
-    command = "python -m studies.rule_report" + (f" --seeds {a.seeds}" if a.seeds != DEFAULT_SEEDS else "") \
+    command = "python -m studies.rule_report" + (f" --learners {a.learners}" if a.learners else "") \
+        + (f" --seeds {a.seeds}" if a.seeds != DEFAULT_SEEDS else "") \
         + (f" --sweeps {a.sweeps}" if a.sweeps != DEFAULT_SWEEPS else "")
     atomic_write_csv(out / "rule_report.csv", summary)
     atomic_write_csv(out / "rule_report_seeds.csv", per_seed)
