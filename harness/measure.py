@@ -35,7 +35,7 @@ from harness.task import Batch, SequenceLookup
 from harness.formats import FormatTracker
 from metrics.tracking import TrackedArray, Tracker
 from harness.schedules import check_schedule
-from harness.training import run_update
+from harness.training import check_learner, check_task, run_update
 
 PHASES = ("forward", "credit", "update")
 _OUTPUT_LABEL = {"forward": "cache:", "credit": "grad:"}    # array names: phase output -> prefix
@@ -140,6 +140,12 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int,
     return state, timing_rng
 
 
+def _check_count(func: str, name: str, value, lo: int) -> None:
+    """ValueError naming `func`'s argument `name` unless it is an integer >= lo."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{func}(): {name} must be an integer >= {lo}, got {value!r}")
+
+
 def _n_reads(trace) -> int:
     return int(sum(c.reads.shape[0] for c in trace.chunks))
 
@@ -162,8 +168,11 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     plain_arrays: "input" (default) or "constant", how the learner's untracked arrays are priced
     (module docstring)."""
     from metrics.reporting import report
+    check_learner("measure_update", learner)
+    task = check_task("measure_update", task)
+    _check_count("measure_update", "warm_sweeps", warm_sweeps, 0)
+    _check_count("measure_update", "seed", seed, 0)
     check_schedule(learner, schedule)
-    task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
@@ -193,7 +202,8 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
     (harness/schedules.py). plain_arrays: as measure_update."""
     from harness.training import train
     from metrics.reporting import report
-    task = task if task is not None else SequenceLookup()
+    check_learner("measure_run", learner)
+    task = check_task("measure_run", task)
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
                        plain_arrays=plain_arrays)
     check_schedule(learner, schedule)

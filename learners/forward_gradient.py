@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.rnn import RNN_PARAMS, RNNConfig, RNNLearner, join_segments
+from learners.base import flag, integer
 
 
 @dataclass
@@ -66,13 +67,8 @@ class ForwardGradientConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        k = self.n_tangents
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"ForwardGradientConfig: n_tangents must be an integer >= 1, "
-                             f"got {k!r}")
-        if not isinstance(self.tangent_readout, bool):
-            raise ValueError(f"ForwardGradientConfig: tangent_readout must be True or False, "
-                             f"got {self.tangent_readout!r}")
+        integer(self, "n_tangents", 1)
+        flag(self, "tangent_readout")
 
 
 class ForwardGradient(RNNLearner):

@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive
+from learners.base import integer, positive
 from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 _MASK64 = (1 << 64) - 1
@@ -102,10 +102,7 @@ class NodePerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        if isinstance(self.n_perturb, bool) or not isinstance(self.n_perturb, (int, np.integer)) \
-                or self.n_perturb < 1:
-            raise ValueError(f"NodePerturbationConfig: n_perturb must be an integer >= 1, "
-                             f"got {self.n_perturb!r}")
+        integer(self, "n_perturb", 1)
 
 
 class NodePerturbation(RNNLearner):

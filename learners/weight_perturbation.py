@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive
+from learners.base import integer, positive
 from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 PERTURBED = ("W_xh", "W_hh", "b_h")        # drawn in this order for each perturbation
@@ -68,10 +68,7 @@ class WeightPerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        n = self.n_perturb
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"WeightPerturbationConfig: n_perturb must be an integer >= 1, "
-                             f"got {n!r}")
+        integer(self, "n_perturb", 1)
 
 
 class WeightPerturbation(RNNLearner):
