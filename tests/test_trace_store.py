@@ -156,3 +156,22 @@ def test_report_prices_a_spilled_trace_with_spilled_flags(tmp_path):
     assert r1.cost == r0.bytedmd
     folder.close()
     assert shutil.disk_usage(tmp_path).free > 0
+
+
+def test_study_spill_dir_flag(tmp_path, monkeypatch):
+    from studies import compare_learners
+    from studies.common import begin, cli
+    monkeypatch.delenv(ts.SPILL_ENV, raising=False)
+
+    def start(argv):
+        args = compare_learners.parse_args(argv)
+        begin(args, compare_learners.STUDY, compare_learners.task_list(args)[0])
+        return 0
+    assert cli(start, ["--learners", "bptt", "--out", str(tmp_path / "o")]) == 0
+    assert os.environ[ts.SPILL_ENV] == str((tmp_path / "o" / "spill").resolve())
+    assert cli(start, ["--learners", "bptt", "--out", str(tmp_path / "o"),
+                       "--spill-dir", str(tmp_path / "s")]) == 0
+    assert os.environ[ts.SPILL_ENV] == str((tmp_path / "s").resolve())
+    (tmp_path / "afile").write_text("x")
+    assert cli(start, ["--learners", "bptt", "--out", str(tmp_path / "o"),
+                       "--spill-dir", str(tmp_path / "afile")]) == 2
