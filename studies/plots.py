@@ -166,7 +166,7 @@ def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 8):
         for y, name in enumerate(names):
             ax.barh(y, totals[name] - lo, left=lo, height=0.6, color="0.88", zorder=1,
                     label="whole update (median)" if y == 0 else None)
-            ax.text(totals[name] * 1.15, y, f"{totals[name]:.3g}", va="center", fontsize=7)
+            ax.text(totals[name] * 1.4, y, f"{totals[name]:.3g}", va="center", fontsize=7)
     for y, name in enumerate(names):
         for p in phases:
             v = phase_cost[name][p]
