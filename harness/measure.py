@@ -142,7 +142,8 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int,
 
 def _check_count(func: str, name: str, value, lo: int) -> None:
     """ValueError naming `func`'s argument `name` unless it is an integer >= lo."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
+            or value < lo):
         raise ValueError(f"{func}(): {name} must be an integer >= {lo}, got {value!r}")
 
 
@@ -224,7 +225,7 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
     stepper = TrackedStep(tr, schedule=schedule)
     step = stepper
     if spill_dir is not None and reads_estimate is None:
-        def step(learner_, state, batch):          # the first update sizes the whole run
+        def sized_step(learner_, state, batch):    # the first update sizes the whole run
             out = stepper(learner_, state, batch)
             if stepper.updates == 1 and isinstance(n_sweeps, (int, np.integer)):
                 check_free_space(spill_dir, float(tr.total_reads) * n_sweeps
@@ -232,6 +233,7 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                                  f"a whole run of about {float(tr.total_reads) * n_sweeps:.3g} "
                                  "reads")
             return out
+        step = sized_step
     try:
         result = train(learner, task, seed=seed, sweeps=sweeps, step=step, schedule=schedule)
         trace = tr.trace(keep=result.state)

@@ -137,7 +137,8 @@ class SequenceLookup:
         space = self.n_letters ** self.length
         if self.n_sequences > space:
             raise ValueError(f"SequenceLookup: n_sequences={self.n_sequences} exceeds the "
-                             f"{space} distinct sequences of n_letters={self.n_letters} x length={self.length}")
+                             f"{space} distinct sequences of n_letters={self.n_letters} x "
+                             f"length={self.length}")
         if self.n_train >= self.n_sequences:
             raise ValueError(f"SequenceLookup: n_train={self.n_train} must be smaller than "
                              f"n_sequences={self.n_sequences} (at least one held-out sequence)")

@@ -157,7 +157,8 @@ class PackedChunk:
         self._store = store
         self._h = {k: store.put(_pack(a)) for k, a in (
             ("nreads", nreads), ("reads", rel.astype(self._rel_dtype)),
-            ("value_bytes", np.asarray(value_bytes, np.uint8)), ("phase", np.asarray(phase, np.uint8)))}
+            ("value_bytes", np.asarray(value_bytes, np.uint8)),
+            ("phase", np.asarray(phase, np.uint8)))}
 
     def _readers(self, nreads) -> np.ndarray:
         return np.repeat(np.arange(self.first_value, self.first_value + self._n, dtype=np.int64),

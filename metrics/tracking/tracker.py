@@ -40,8 +40,8 @@ class Tracker:
     plain_arrays: what an untracked ndarray with at least one element is when it is a data
       operand of a modelled operation (0-d arrays and numpy scalars are constants either way):
       "constant" (default; docs/cost_model.md section 1.5, as the reference tracer has it) --
-      free, never on the stack; "input" -- brought in on first use, its elements pushed at no cost in C order,
-      and recognised afterwards by object identity (plain_operands.py, docs/tracking.md).
+      free, never on the stack; "input" -- brought in on first use, its elements pushed at no
+      cost in C order, and recognised afterwards by object identity (plain_operands.py, docs/tracking.md).
     """
 
     def __init__(self, bytes_per_element: int | None = None, strict: bool = False, *,
