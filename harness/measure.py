@@ -35,7 +35,7 @@ from harness.task import Batch, SequenceLookup
 from harness.formats import FormatTracker
 from metrics.tracking import TrackedArray, Tracker
 from harness.schedules import check_schedule
-from harness.training import run_update
+from harness.training import check_learner, check_task, run_update
 
 PHASES = ("forward", "credit", "update")
 _OUTPUT_LABEL = {"forward": "cache:", "credit": "grad:"}    # array names: phase output -> prefix
@@ -140,8 +140,15 @@ def _warm_state(learner, task: SequenceLookup, seed: int, warm_sweeps: int,
     return state, timing_rng
 
 
+def _check_count(func: str, name: str, value, lo: int) -> None:
+    """ValueError naming `func`'s argument `name` unless it is an integer >= lo."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
+            or value < lo):
+        raise ValueError(f"{func}(): {name} must be an integer >= {lo}, got {value!r}")
+
+
 def _n_reads(trace) -> int:
-    return int(sum(c.reads.shape[0] for c in trace.chunks))
+    return int(trace.n_reads)
 
 
 def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
@@ -162,8 +169,11 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     plain_arrays: "input" (default) or "constant", how the learner's untracked arrays are priced
     (module docstring)."""
     from metrics.reporting import report
+    check_learner("measure_update", learner)
+    task = check_task("measure_update", task)
+    _check_count("measure_update", "warm_sweeps", warm_sweeps, 0)
+    _check_count("measure_update", "seed", seed, 0)
     check_schedule(learner, schedule)
-    task = task if task is not None else SequenceLookup()
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
@@ -186,25 +196,51 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                 sweeps: int | None = None, bytes_per_element: int | None = None,
                 strict: bool = False, reuse: bool = False, return_trace: bool = False,
                 max_reads: int | None = None, schedule: str = "batched",
-                plain_arrays: str = "input"):
+                plain_arrays: str = "input", spill_dir: str | None = None,
+                reads_estimate: int | None = None, spill_reads: int = 50_000_000):
     """Train on tracked arrays and price the whole run as one program (the stack carried across
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
     numbers are bit-identical to harness.train on plain arrays in the same `schedule`
-    (harness/schedules.py). plain_arrays: as measure_update."""
-    from harness.training import train
+    (harness/schedules.py). plain_arrays: as measure_update.
+
+    Trace storage (metrics/trace_store.py): every `spill_reads` reads the trace is stored as one
+    compressed chunk (about 1 byte per read for BPTT) in a subfolder of `spill_dir` (default
+    $RNN_DM_SPILL_DIR; neither set: kept in memory), removed once priced. With a spill
+    directory, the free space is checked before the run against `reads_estimate` (reads) x
+    BYTES_PER_READ_ESTIMATE bytes, or, without an estimate, after the first update against its
+    reads x the sweeps: metrics.trace_store.SpillSpaceError names the folder and the sizes."""
+    from harness.training import default_sweeps, train
     from metrics.reporting import report
-    task = task if task is not None else SequenceLookup()
-    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
-                       plain_arrays=plain_arrays)
+    from metrics.trace_store import BYTES_PER_READ_ESTIMATE, check_free_space, resolve_spill_dir
+    check_learner("measure_run", learner)
+    task = check_task("measure_run", task)
     check_schedule(learner, schedule)
+    spill_dir = resolve_spill_dir(spill_dir)
+    n_sweeps = sweeps if sweeps is not None else default_sweeps(task)
+    if spill_dir is not None and reads_estimate is not None:
+        check_free_space(spill_dir, float(reads_estimate) * BYTES_PER_READ_ESTIMATE,
+                         f"a whole run of about {float(reads_estimate):.3g} reads")
+    tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
+                       plain_arrays=plain_arrays, spill_dir=spill_dir, spill_reads=spill_reads)
     stepper = TrackedStep(tr, schedule=schedule)
+    step = stepper
+    if spill_dir is not None and reads_estimate is None:
+        def sized_step(learner_, state, batch):    # the first update sizes the whole run
+            out = stepper(learner_, state, batch)
+            if stepper.updates == 1 and isinstance(n_sweeps, (int, np.integer)):
+                check_free_space(spill_dir, float(tr.total_reads) * n_sweeps
+                                 * BYTES_PER_READ_ESTIMATE,
+                                 f"a whole run of about {float(tr.total_reads) * n_sweeps:.3g} "
+                                 "reads")
+            return out
+        step = sized_step
     try:
-        result = train(learner, task, seed=seed, sweeps=sweeps, step=stepper, schedule=schedule)
+        result = train(learner, task, seed=seed, sweeps=sweeps, step=step, schedule=schedule)
+        trace = tr.trace(keep=result.state)
+        rep = report(trace, reuse=reuse, spill_dir=spill_dir)
     except BaseException:
         tr.close()
         raise
-    trace = tr.trace(keep=result.state)
-    rep = report(trace, reuse=reuse)
     if not return_trace:
         tr.close()
         return result, rep

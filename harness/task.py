@@ -59,14 +59,32 @@ def _is_int(value) -> bool:
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
 
 
+# Upper bounds on the sizes (far beyond the study's tasks): the data set is drawn one sequence at a
+# time and every batch is one-hot, so larger values would only exhaust memory or time.
+MAX_SIZE = {"n_letters": 4096, "length": 4096, "n_sequences": 1_000_000, "n_train": 1_000_000,
+            "max_timing": 4096}
+MAX_BATCH_BYTES = 4 << 30     # the largest one-hot batch (the unseen pool) must fit in 4 GiB
+
+
+def _shown(value) -> str:
+    try:
+        r = repr(value)
+    except ValueError:                       # an int beyond Python's digit limit
+        return f"<{type(value).__name__} too large to print>"
+    r = " ".join(r.split())
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def _check_positive_int(name, value):
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f"SequenceLookup: {name} must be a positive integer, got {value!r}")
+    if not _is_int(value) or value <= 0 or value > MAX_SIZE[name]:
+        raise ValueError(f"SequenceLookup: {name} must be a positive integer <= {MAX_SIZE[name]}, "
+                         f"got {_shown(value)}")
 
 
 def _check_seed(name, value):
     if not _is_int(value) or value < 0:
-        raise ValueError(f"SequenceLookup: {name} must be a non-negative integer, got {value!r}")
+        raise ValueError(f"SequenceLookup: {name} must be a non-negative integer, got "
+                         f"{_shown(value)}")
 
 
 @dataclass
@@ -109,23 +127,32 @@ class SequenceLookup:
             _check_seed(name, getattr(self, name))
         if not isinstance(self.variable_timing, (bool, np.bool_)):
             raise ValueError(f"SequenceLookup: variable_timing must be a bool (True/False), "
-                             f"got {self.variable_timing!r}")
+                             f"got {_shown(self.variable_timing)}")
         self.variable_timing = bool(self.variable_timing)
         f = self.validation_fraction
         if (isinstance(f, (bool, np.bool_)) or not isinstance(f, (int, float, np.integer, np.floating))
                 or not 0 < f < 1):
             raise ValueError(f"SequenceLookup: validation_fraction must be a number strictly "
-                             f"between 0 and 1, got {f!r}")
+                             f"between 0 and 1, got {_shown(f)}")
         space = self.n_letters ** self.length
         if self.n_sequences > space:
             raise ValueError(f"SequenceLookup: n_sequences={self.n_sequences} exceeds the "
-                             f"{space} distinct sequences of {self.n_letters} letters x {self.length}")
+                             f"{space} distinct sequences of n_letters={self.n_letters} x "
+                             f"length={self.length}")
         if self.n_train >= self.n_sequences:
             raise ValueError(f"SequenceLookup: n_train={self.n_train} must be smaller than "
                              f"n_sequences={self.n_sequences} (at least one held-out sequence)")
         if space > UNSEEN_LIST_LIMIT and space - self.n_sequences < UNSEEN_SAMPLE_SIZE:
             raise ValueError(f"SequenceLookup: a space of {space} sequences less the data set "
                              f"has fewer than the {UNSEEN_SAMPLE_SIZE} unseen sequences sampled")
+        pool = space - self.n_sequences if space <= UNSEEN_LIST_LIMIT else UNSEEN_SAMPLE_SIZE
+        steps = self.length * (self.max_timing if self.variable_timing else 1)
+        need = pool * steps * self.n_letters * 8
+        if need > MAX_BATCH_BYTES:
+            raise ValueError(f"SequenceLookup: n_letters={self.n_letters} x length={self.length}"
+                             f"{f' x max_timing={self.max_timing}' if self.variable_timing else ''}"
+                             f" makes the unseen batch {need / 2**30:.1f} GiB of one-hot inputs "
+                             f"(more than {MAX_BATCH_BYTES >> 30} GiB)")
         self._make_teacher()
         self._make_dataset()
         self._make_unseen()

@@ -113,6 +113,31 @@ def run_update(learner, state: dict, batch: Batch, phase=None, *, observe=None,
     return new_state, cache
 
 
+def check_learner(func: str, learner) -> None:
+    """TypeError naming `func`'s argument `learner` unless it is a Learner instance (a class
+    gets a hint about the missing parentheses)."""
+    from learners.base import Learner
+    if isinstance(learner, Learner):
+        return
+    if isinstance(learner, type) and issubclass(learner, Learner):
+        raise TypeError(f"{func}(): learner must be a learner instance, got the class "
+                        f"{learner.__name__} (did you forget the parentheses: {learner.__name__}() "
+                        f"or learners.get(name)()?)")
+    raise TypeError(f"{func}(): learner must be a learner instance (learners.get(name)()), got "
+                    f"{type(learner).__name__}")
+
+
+def check_task(func: str, task) -> SequenceLookup:
+    """The task (None: the v1 task SequenceLookup()); TypeError naming `func`'s argument `task`
+    unless it is a SequenceLookup."""
+    if task is None:
+        return SequenceLookup()
+    if not isinstance(task, SequenceLookup):
+        raise TypeError(f"{func}(): task must be a harness.SequenceLookup (or None for the v1 "
+                        f"task), got {type(task).__name__}")
+    return task
+
+
 def default_sweeps(task: SequenceLookup) -> int:
     return DEFAULT_SWEEPS_VARIABLE if task.variable_timing else DEFAULT_SWEEPS_FIXED
 
@@ -132,11 +157,8 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     `schedule`: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
     learner declares; a given `step` must run that schedule itself (harness.measure's does).
     """
-    from learners.base import Learner
-    if not isinstance(learner, Learner):
-        raise TypeError(f"train() needs a learner instance, got {learner!r} "
-                        f"(did you forget the parentheses: learners.get(name)()?)")
-    task = task if task is not None else SequenceLookup()
+    check_learner("train", learner)
+    task = check_task("train", task)
     if sweeps is None:
         sweeps = default_sweeps(task)
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps <= 0:

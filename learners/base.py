@@ -131,26 +131,80 @@ class Learner:
         return self.forward(state, batch)["y"]
 
 
+def _shown(v) -> str:
+    """repr(v) on one line, at most 60 characters (a huge int's repr can fail or run long)."""
+    try:
+        r = repr(v)
+    except ValueError:                      # ints beyond Python's digit limit
+        r = f"<{type(v).__name__} too large to print>"
+    r = " ".join(r.split())
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _real(v) -> bool:
+    """A finite real number (int, float, numpy number), not a bool, not a string."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return False
+    return isinstance(v, (int, np.integer)) or bool(np.isfinite(v))
+
+
+def number(config, name, lo=None, hi=None, lo_open=False, hi_open=False, allow_none=False):
+    """Raise ValueError naming field `name` of `config` unless it is a finite real number (not a
+    bool, not a string) within [lo, hi] (open ends with lo_open / hi_open); None allowed with
+    allow_none."""
+    v = getattr(config, name)
+    if v is None and allow_none:
+        return
+    ok = _real(v)
+    if ok and lo is not None:
+        ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None:
+        ok = v < hi if hi_open else v <= hi
+    if not ok:
+        rng = ("(" if lo_open else "[") + ("-inf" if lo is None else f"{lo:g}") + ", " \
+            + ("inf" if hi is None else f"{hi:g}") + (")" if hi_open or hi is None else "]")
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{type(config).__qualname__}: {name} must be a finite number in {rng}"
+                         f"{none}, got {_shown(v)} ({type(v).__name__})")
+
+
+def integer(config, name, lo=1, hi=None, allow_none=False):
+    """Raise ValueError naming field `name` unless it is an integer in lo..hi (not a bool, not a
+    float such as 2.5 or 2.0; hi None: no upper bound); None allowed with allow_none."""
+    v = getattr(config, name)
+    if v is None and allow_none:
+        return
+    if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo
+            or (hi is not None and v > hi)):
+        what = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{type(config).__qualname__}: {name} must be an integer {what}{none}, "
+                         f"got {_shown(v)} ({type(v).__name__})")
+
+
+def one_of(config, name, options):
+    """Raise ValueError naming field `name` unless it is one of the strings/values `options`."""
+    v = getattr(config, name)
+    if not any(type(v) is type(o) and v == o for o in options):
+        raise ValueError(f"{type(config).__qualname__}: {name} must be one of {options}, "
+                         f"got {_shown(v)}")
+
+
+def flag(config, name):
+    """Raise ValueError naming field `name` unless it is True or False."""
+    v = getattr(config, name)
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{type(config).__qualname__}: {name} must be True or False, "
+                         f"got {_shown(v)}")
+
+
 def positive(config, *names):
-    """Raise ValueError unless each named field of `config` is > 0."""
+    """Raise ValueError unless each named field of `config` is a finite number > 0."""
     for n in names:
-        v = getattr(config, n)
-        if not (isinstance(v, (int, float, np.integer, np.floating)) and v > 0):
-            raise ValueError(f"{type(config).__qualname__}: {n} must be > 0, got {v!r}")
-
-
-def positive_int(config, *names):
-    """Raise ValueError unless each named field of `config` is an integer >= 1 (bools are not)."""
-    for n in names:
-        v = getattr(config, n)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{type(config).__qualname__}: {n} must be an integer >= 1, "
-                             f"got {v!r}")
+        number(config, n, lo=0, lo_open=True)
 
 
 def nonnegative(config, *names):
-    """Raise ValueError unless each named field of `config` is >= 0."""
+    """Raise ValueError unless each named field of `config` is a finite number >= 0."""
     for n in names:
-        v = getattr(config, n)
-        if not (isinstance(v, (int, float, np.integer, np.floating)) and v >= 0):
-            raise ValueError(f"{type(config).__qualname__}: {n} must be >= 0, got {v!r}")
+        number(config, n, lo=0)

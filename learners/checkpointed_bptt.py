@@ -46,6 +46,7 @@ from math import isqrt
 import numpy as np
 
 from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.base import integer
 
 
 @dataclass
@@ -56,10 +57,7 @@ class CheckpointedBPTTConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        k = self.k
-        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-            raise ValueError(f"CheckpointedBPTTConfig: k (checkpoint interval) must be None or an "
-                             f"integer >= 1, got {k!r}")
+        integer(self, "k", 1, allow_none=True)   # the checkpoint interval
 
 
 def ceil_sqrt(T: int) -> int:

@@ -78,7 +78,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive
+from learners.base import number, one_of, positive
 from learners.rnn import N_OUT, RNNConfig, RNNLearner, join_segments
 
 FEEDBACK = ("random", "readout")
@@ -96,14 +96,9 @@ class EpropConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        if self.trace_dtype not in TRACE_DTYPES:
-            raise ValueError(f"EpropConfig: trace_dtype must be one of {TRACE_DTYPES}, "
-                             f"got {self.trace_dtype!r}")
-        if self.feedback not in FEEDBACK:
-            raise ValueError(f"EpropConfig: feedback must be one of {FEEDBACK}, got {self.feedback!r}")
-        if self.trace_decay is not None and not (0.0 <= self.trace_decay <= 1.0):
-            raise ValueError(f"EpropConfig: trace_decay must be in [0, 1] or None, "
-                             f"got {self.trace_decay!r}")
+        one_of(self, "trace_dtype", TRACE_DTYPES)
+        one_of(self, "feedback", FEEDBACK)
+        number(self, "trace_decay", lo=0, hi=1, allow_none=True)
         positive(self, "feedback_scale")
 
     @property

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.bptt import BPTT
+from learners.base import one_of
 from learners.rnn import N_OUT, RNNConfig
 
 FEEDBACK = ("fa", "dfa")
@@ -68,9 +69,7 @@ class FeedbackAlignmentConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        if self.feedback not in FEEDBACK:
-            raise ValueError(f"FeedbackAlignmentConfig: feedback must be one of {FEEDBACK}, "
-                             f"got {self.feedback!r}")
+        one_of(self, "feedback", FEEDBACK)
 
 
 class FeedbackAlignment(BPTT):

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive_int
+from learners.base import flag, integer
 from learners.rnn import RNN_PARAMS, FreshNoiseEachUpdate, RNNConfig, RNNLearner, join_segments
 
 
@@ -67,10 +67,8 @@ class ForwardGradientConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        positive_int(self, "n_tangents")
-        if not isinstance(self.tangent_readout, bool):
-            raise ValueError(f"ForwardGradientConfig: tangent_readout must be True or False, "
-                             f"got {self.tangent_readout!r}")
+        integer(self, "n_tangents", 1)
+        flag(self, "tangent_readout")
 
 
 class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):

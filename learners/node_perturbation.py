@@ -69,7 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive, positive_int
+from learners.base import integer, positive
 from learners.rnn import RNNConfig, RNNLearner, join_segments
 
 _MASK64 = (1 << 64) - 1
@@ -105,7 +105,7 @@ class NodePerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        positive_int(self, "n_perturb")
+        integer(self, "n_perturb", 1)
 
 
 class NodePerturbation(RNNLearner):

@@ -24,16 +24,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from learners.base import Learner, nonnegative, positive
+from learners.base import Learner, integer, nonnegative, number, one_of, positive
 
 RNN_PARAMS = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 WEIGHT_MATRICES = ("W_xh", "W_hh", "W_hy")
 N_OUT = 3                          # outputs: the task's 3-bit code (harness.task.N_OUTPUTS)
 CLIP_MODES = ("global", "per_parameter")
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+MAX_HIDDEN = 1 << 16               # beyond it W_hh (H x H float64) exceeds 32 GB
 
 
 @dataclass
@@ -50,19 +47,12 @@ class RNNConfig:
     alpha: float = 1.0                 # leak: h_{t+1} = (1-alpha) h_t + alpha tanh(z_t); 1 = v1
 
     def validate(self):
-        name = type(self).__qualname__
-        positive(self, "n_hidden", "lr", "init_scale")
-        if not _is_int(self.n_hidden):
-            raise ValueError(f"{name}: n_hidden must be an integer, got {self.n_hidden!r}")
+        integer(self, "n_hidden", 1, MAX_HIDDEN)
+        positive(self, "lr", "init_scale")
         nonnegative(self, "momentum", "weight_decay")
-        if self.clip is not None:
-            nonnegative(self, "clip")
-        if self.clip_mode not in CLIP_MODES:
-            raise ValueError(f"{name}: clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
-        a = self.alpha
-        if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) \
-                or not (0.0 < a <= 1.0):
-            raise ValueError(f"{name}: alpha (network leak) must be in (0, 1], got {a!r}")
+        number(self, "clip", lo=0, allow_none=True)
+        one_of(self, "clip_mode", CLIP_MODES)
+        number(self, "alpha", lo=0, hi=1, lo_open=True)      # the network leak, (0, 1]
 
 
 class RNNLearner(Learner):

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.base import number
 
 
 @dataclass
@@ -73,10 +74,7 @@ class SnAp2Config(RNNConfig):
 
     def validate(self):
         super().validate()
-        d = self.density
-        if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) \
-                or not (0.0 < d <= 1.0):
-            raise ValueError(f"SnAp2Config: density must be in (0, 1], got {d!r}")
+        number(self, "density", lo=0, hi=1, lo_open=True)
 
 
 def two_step_pattern(C: np.ndarray) -> list:

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from learners.bptt import BPTT
+from learners.base import integer
 from learners.rnn import RNNConfig
 
 
@@ -51,9 +51,7 @@ class TBPTTConfig(RNNConfig):
 
     def validate(self):
         super().validate()
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise ValueError(f"TBPTTConfig: k (truncation window) must be an integer >= 1, "
-                             f"got {self.k!r}")
+        integer(self, "k", 1)                # the truncation window
 
 
 class TBPTT(BPTT):

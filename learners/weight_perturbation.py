@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.base import positive, positive_int
+from learners.base import integer, positive
 from learners.rnn import FreshNoiseEachUpdate, RNNConfig, RNNLearner, join_segments
 
 PERTURBED = ("W_xh", "W_hh", "b_h")        # drawn in this order for each perturbation
@@ -70,7 +70,7 @@ class WeightPerturbationConfig(RNNConfig):
     def validate(self):
         super().validate()
         positive(self, "sigma")
-        positive_int(self, "n_perturb")
+        integer(self, "n_perturb", 1)
 
 
 class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):

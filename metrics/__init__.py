@@ -10,6 +10,7 @@
 
 Layout, imports pointing down:
     metrics.trace        the program record (imports nothing of the project)
+    metrics.trace_store  its compact storage for big traces (imports nothing of the project)
     metrics.tracking     Tracker, TrackedArray, numpy handlers             -> trace
     pricing              costs, liveness, stack_index, pricing_kernels, engine, oracle, ard_dmc,
                          reuse, reporting                                   -> trace

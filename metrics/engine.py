@@ -36,6 +36,7 @@ from metrics.liveness import _as, _as_ids, _check_chunks, liveness_flags
 from metrics.pricing_kernels import _forward_chunk
 from metrics.stack_index import ERROR_READ, EngineState, new_state
 from metrics.trace import Trace
+from metrics.trace_store import resolve_spill_dir
 
 __all__ = ["PriceResult", "bytedmd_price", "liveness_flags", "byte_prefix_cost", "read_cost"]
 
@@ -69,7 +70,9 @@ def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_dep
     return_depths: also return the element depth of every read (an int64 array of n_reads).
     ts_capacity: initial timestamp capacity (tests force compaction with a tiny one).
     spill: keep the liveness bits (1 bit per read and per value) in .npy files under spill_dir
-    instead of memory; default: spill when the trace has more than 2^27 reads.
+    instead of memory; default: spill when the trace has more than 2^27 reads and a spill
+    directory is set (spill_dir, else $RNN_DM_SPILL_DIR: metrics.trace_store.resolve_spill_dir).
+    spill=True without a spill directory uses the system temp folder.
     window: the newest `window` values (rounded up to a power of two) find their timestamp by
     direct indexing; older values still on the stack go through a hash map (tests shrink it).
     """
@@ -80,8 +83,9 @@ def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_dep
     n_labels = max(1, len(trace.label_names))
     n_values = _check_chunks(trace)
     total_reads = trace.n_reads
+    spill_dir = resolve_spill_dir(spill_dir)
     if spill is None:
-        spill = total_reads > (1 << 27)
+        spill = total_reads > (1 << 27) and spill_dir is not None
 
     # uniform widths? then the tree counts values (element depth) and byte depth = depth * width
     wu = bpe
@@ -97,7 +101,7 @@ def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_dep
             wu = max(hi, 1)
     use_ctree = bool(return_depths) and wu == 0
     has_label = trace.label is not None
-    if has_label and np.asarray(trace.label).shape[0] < n_values:
+    if has_label and len(trace.label) < n_values:
         raise ValueError("trace.label is shorter than the trace")
 
     store = liveness_flags(trace, spill=spill, spill_dir=spill_dir, n_values=n_values)

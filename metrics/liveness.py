@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from metrics.trace import Trace
+from metrics.trace_store import PackedChunk, check_free_space
 
 @nb.njit(cache=True)
 def _backward_chunk(first_value, nreads, reads, last_bits, push_bits, seen):
@@ -70,12 +71,16 @@ class _FlagStore:
 
     def __init__(self, n_chunks: int, spill: bool, spill_dir: str | None):
         self.items = [None] * n_chunks
+        if spill and spill_dir is not None:
+            os.makedirs(spill_dir, exist_ok=True)
         self.tmp = tempfile.TemporaryDirectory(prefix="bytedmd_flags_", dir=spill_dir) if spill else None
 
     def put(self, i, last_bits, push_bits):
         if self.tmp is None:
             self.items[i] = (last_bits, push_bits)
         else:
+            check_free_space(self.tmp.name, last_bits.nbytes + push_bits.nbytes + (1 << 20),
+                             "the liveness flags")
             a = os.path.join(self.tmp.name, f"{i}_r.npy")
             b = os.path.join(self.tmp.name, f"{i}_v.npy")
             np.save(a, last_bits)
@@ -106,6 +111,9 @@ def _check_chunks(trace: Trace):
         if int(c.first_value) != expect:
             raise ValueError(f"chunk starts at value {c.first_value}, expected {expect}")
         n = c.n_values
+        if isinstance(c, PackedChunk):          # stored from arrays of equal length
+            expect += n
+            continue
         if not (c.value_bytes.shape[0] == n and c.phase.shape[0] == n):
             raise ValueError("chunk arrays nreads/value_bytes/phase differ in length")
         expect += n

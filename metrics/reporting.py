@@ -82,10 +82,12 @@ def _value_bytes_of(trace: Trace, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = True) -> Report:
+def report(trace: Trace, bytes_per_element: int | None = None, reuse: bool = True,
+           spill_dir: str | None = None) -> Report:
     """Price a trace with every cost model. `reuse=False` skips the element-level reuse
-    distances (the costliest part for very long runs)."""
-    price = bytedmd_price(trace, bytes_per_element=bytes_per_element)
+    distances (the costliest part for very long runs). spill_dir: where the engine's liveness
+    bits of a big trace go (metrics.engine.bytedmd_price)."""
+    price = bytedmd_price(trace, bytes_per_element=bytes_per_element, spill_dir=spill_dir)
     reads, writes, read_bytes, write_bytes, inputs = _counts(trace)
     if bytes_per_element is not None:
         read_bytes, write_bytes = reads * bytes_per_element, writes * bytes_per_element

@@ -27,7 +27,9 @@ Contract (shared by `metrics.tracking`, which writes it, and every cost model in
   touched for reuse distances (docs/cost_model.md section 4).
 
 Large traces are held as a list of chunks (`TraceChunk`), each covering a contiguous range of
-values, so that a run of 10^9 reads can be spilled to disk and streamed.
+values, so that a run of 10^9 reads can be stored compactly and streamed: a chunk may be a
+metrics.trace_store.PackedChunk (the same attributes, decoded on access) and `label` a
+PackedLabel (slices and len()).
 """
 from __future__ import annotations
 
@@ -51,6 +53,10 @@ class TraceChunk:
     def n_values(self) -> int:
         return int(self.nreads.shape[0])
 
+    @property
+    def n_reads(self) -> int:
+        return int(self.reads.shape[0])
+
 
 @dataclass
 class Trace:
@@ -71,7 +77,7 @@ class Trace:
 
     @property
     def n_reads(self) -> int:
-        return sum(int(c.reads.shape[0]) for c in self.chunks)
+        return sum(int(c.n_reads) for c in self.chunks)
 
     @classmethod
     def from_arrays(cls, nreads, reads, value_bytes, phase=None, **kw) -> "Trace":

@@ -101,6 +101,10 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: in
                         f"{os.cpu_count() or 1}, the cores)")
     g.add_argument("--out", default=None, metavar="DIR",
                    help=f"results folder ({d('out')}); rerunning into it resumes")
+    g.add_argument("--spill-dir", default=None, metavar="DIR",
+                   help="where whole-run traces are stored while priced (about 1.2 bytes per "
+                        "read, removed when priced; the free space is checked first) (default: "
+                        "DIR/spill under --out)")
     g.add_argument("--force", action="store_true",
                    help="replace --out whole when it holds another study's results")
     g.add_argument("--quick", action="store_true",
@@ -207,7 +211,20 @@ def begin(args, study: str, task_kwargs: dict | None = None, reserved: dict | No
         if any(name in h for h in hyper.values()):
             raise StudyError(f"--hyper: {name} is set by {flag} in this study")
     task = check_learners(names, hyper, task_kwargs)
-    return names, hyper, task, prepare_out(args.out, study, args.force)
+    out = prepare_out(args.out, study, args.force)
+    use_spill_dir(getattr(args, "spill_dir", None), out)
+    return names, hyper, task, out
+
+
+def use_spill_dir(spill_dir, out: Path) -> Path:
+    """Set $RNN_DM_SPILL_DIR (metrics/trace_store.py) for this study and its workers: --spill-dir,
+    else <out>/spill. A path that exists and is not a folder is a StudyError."""
+    from metrics.trace_store import SPILL_ENV
+    path = Path(spill_dir) if spill_dir else Path(out) / "spill"
+    if path.exists() and not path.is_dir():
+        raise StudyError(f"--spill-dir {path}: exists and is not a folder")
+    os.environ[SPILL_ENV] = str(path.resolve())
+    return path
 
 
 def cli(main, argv=None) -> int:

@@ -194,7 +194,7 @@ def _whole_run(spec, task, row, rep):
         return
     try:
         result, wrep = measure_run(make_learner(spec, task), task, seed=spec.get("seed", 0),
-                                   sweeps=spec.get("sweeps"))
+                                   sweeps=spec.get("sweeps"), reads_estimate=estimate)
     except Exception as e:          # the training row stays; the reason goes in the note
         row["whole_run_note"] = _failed(e)
         return

@@ -111,56 +111,88 @@ def plot_pareto(df: pd.DataFrame, path, baseline: float | None = None):
     return _save(fig, path)
 
 
-def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 6):
-    """Where one update's ByteDMD goes, per learner: by phase (left) and by array (right), as
-    fractions of the learner's median per-update cost, which is written beside each bar."""
+UNNAMED = "intermediates created inside a phase"      # the "(unnamed)" label of harness.measure
+_ARRAY_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*"]
+
+
+def array_label(label: str) -> str:
+    """The legend text of a harness.measure array label: "cache:hs" (created by the forward
+    pass), "grad:W_hh" (by credit assignment), state keys as they are; "(unnamed)" temporaries
+    become UNNAMED."""
+    return UNNAMED if label == "(unnamed)" else label
+
+
+def plot_cost_breakdown(rows: list[dict], path, top_arrays: int = 8):
+    """Where one update's ByteDMD goes, per learner, on an absolute log scale (cost units): the
+    grey bar is the learner's median ByteDMD per update (its value at right); the marks are the
+    median cost of each phase (left) and of the arrays that dominate some learner (right), named
+    by where they are created (cache:<key> by the forward pass, grad:<key> by credit
+    assignment, state entries by their key; temporaries are UNNAMED)."""
     plt = _plt()
     ok = [r for r in rows if r.get("error") is None and r.get("bytedmd_per_update")]
     names = list(dict.fromkeys(r["learner"] for r in ok))
     if not names:
         return None
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 3.0), sharey=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.45 * len(names) + 3.2), sharey=True)
     phases = ["forward", "credit", "update"]
-    pcol = dict(zip(phases, ["#4c72b0", "#dd8452", "#55a868"]))
-    totals, arr_frac = {}, {}
+    pstyle = dict(zip(phases, [("#4c72b0", "o"), ("#dd8452", "s"), ("#55a868", "^")]))
+    totals, phase_cost, arr_cost = {}, {}, {}
     for name in names:
         rs = [r for r in ok if r["learner"] == name]
-        tot = np.median([r["bytedmd_per_update"] for r in rs])
-        totals[name] = tot
-        fr = {p: np.median([r[f"bytedmd_{p}"] / r["bytedmd_per_update"] for r in rs]) for p in phases}
-        left = 0.0
-        y = names.index(name)
-        for p in phases:
-            ax1.barh(y, fr[p], left=left, color=pcol[p], label=p if y == 0 else None)
-            left += fr[p]
-        ax1.text(1.01, y, f"{tot:.3g}", va="center", fontsize=8)
-        a = pd.DataFrame(rs[0]["by_label"])
-        labels = ["intermediates (unnamed)" if x == "(unnamed)" else x for x in a["label"]]
-        arr_frac[name] = dict(zip(labels, a["bytedmd"] / a["bytedmd"].sum()))
-    # the arrays that dominate anywhere
+        totals[name] = float(np.median([r["bytedmd_per_update"] for r in rs]))
+        phase_cost[name] = {p: float(np.median([r.get(f"bytedmd_{p}") or 0 for r in rs]))
+                            for p in phases}
+        arr_cost[name] = {}
+        labelled = [r for r in rs if r.get("by_label")]
+        for r in labelled:
+            a = pd.DataFrame(r["by_label"])
+            for k, v in zip(a["label"], a["bytedmd"]):
+                arr_cost[name].setdefault(array_label(k), []).append(float(v))
+        arr_cost[name] = {k: float(np.median(v + [0.0] * (len(labelled) - len(v))))
+                          for k, v in arr_cost[name].items()}
+    # the arrays that dominate some learner (largest share of its cost)
     score = {}
-    for fr in arr_frac.values():
-        for k, v in fr.items():
-            score[k] = max(score.get(k, 0), v)
+    for name, costs in arr_cost.items():
+        for k, v in costs.items():
+            score[k] = max(score.get(k, 0.0), v / totals[name])
     top = sorted(score, key=score.get, reverse=True)[:top_arrays]
-    acol = {k: _plt().get_cmap("tab10")(i % 10) for i, k in enumerate(top)}
-    for name in names:
-        y = names.index(name)
-        left = 0.0
+    cmap = plt.get_cmap("tab10")
+    astyle = {k: (cmap(i % 10), _ARRAY_MARKERS[i % len(_ARRAY_MARKERS)]) for i, k in enumerate(top)}
+    marks = [v for n in names for v in list(phase_cost[n].values())
+             + [arr_cost[n].get(k, 0.0) for k in top] + [totals[n]] if v > 0]
+    lo = 10 ** np.floor(np.log10(min(marks)))
+    hi = 10 ** np.ceil(np.log10(max(marks)) + 0.6)          # room for the totals' labels
+    for ax in (ax1, ax2):
+        for y, name in enumerate(names):
+            ax.barh(y, totals[name] - lo, left=lo, height=0.6, color="0.88", zorder=1,
+                    label="whole update (median)" if y == 0 else None)
+            ax.text(totals[name] * 1.4, y, f"{totals[name]:.3g}", va="center", fontsize=7)
+    for y, name in enumerate(names):
+        for p in phases:
+            v = phase_cost[name][p]
+            if v > 0:
+                c, m = pstyle[p]
+                ax1.scatter(v, y, color=c, marker=m, s=28, zorder=3, label=p if y == 0 else None)
         for k in top:
-            v = arr_frac[name].get(k, 0.0)
-            ax2.barh(y, v, left=left, color=acol[k], label=k if y == 0 else None)
-            left += v
-        ax2.barh(y, 1 - left, left=left, color="lightgray", label="other" if y == 0 else None)
+            v = arr_cost[name].get(k, 0.0)
+            if v > 0:
+                c, m = astyle[k]
+                ax2.scatter(v, y, color=c, marker=m, s=28, zorder=3, edgecolor="k",
+                            linewidth=0.3)
+    for k in top:                                       # one legend entry per array
+        c, m = astyle[k]
+        ax2.scatter([], [], color=c, marker=m, s=28, edgecolor="k", linewidth=0.3, label=k)
     ax1.set_yticks(range(len(names)), names)
     ax1.invert_yaxis()
-    for ax, t in ((ax1, "by phase (median ByteDMD per update at right)"), (ax2, "by array")):
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("fraction of ByteDMD per update")
+    for ax, t in ((ax1, "by phase"), (ax2, "by array (named by where it is created)")):
+        ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("ByteDMD per update (cost units, log scale)")
         ax.set_title(t, fontsize=10)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4,
+        ax.grid(axis="x", which="major", color="0.8", linewidth=0.5, zorder=0)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
                   frameon=False)
-    fig.suptitle("Where one update's data movement goes")
+    fig.suptitle("Where one update's data movement goes (median over measured seeds)")
     fig.tight_layout()
     return _save(fig, path)
 

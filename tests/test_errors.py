@@ -29,9 +29,9 @@ def test_dotted_path_to_builtin_works():
 def test_unknown_and_bad_hyperparameters():
     with pytest.raises(TypeError, match=r"unknown hyperparameter\(s\) \['learning_rate'\]"):
         learners.get("bptt")(learning_rate=0.1)
-    with pytest.raises(ValueError, match="n_hidden must be > 0"):
+    with pytest.raises(ValueError, match=r"n_hidden must be an integer in 1\.\.65536"):
         learners.get("bptt")(n_hidden=0)
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number in \(0, inf\)"):
         learners.get("bptt")(lr=-1.0)
 
 

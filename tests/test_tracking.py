@@ -624,7 +624,9 @@ def test_spill_to_disk(tmp_path):
     D = C @ A
     t = tr.trace(keep=D)
     assert len(t.chunks) >= 2
-    assert any(isinstance(c.reads, np.memmap) for c in t.chunks)
+    from metrics.trace_store import PackedChunk
+    assert any(isinstance(c, PackedChunk) for c in t.chunks)        # stored compressed on disk
+    assert any(f.suffix == ".z" for f in tmp_path.rglob("*"))
     assert sum(c.n_values for c in t.chunks) == t.n_values == tr.n_values
     assert [c.first_value for c in t.chunks] == list(np.cumsum([0] + [c.n_values for c in t.chunks])[:-1])
     tr2 = Tracker()

@@ -8,9 +8,9 @@ plain_arrays="input" (the harness's measurements) an untracked ndarray with at l
 operation -- elementwise, matmul/dot/outer/tensordot/einsum, where, clip bounds, the parts of
 concatenate/stack, the value of `a[idx] = b` -- is new data entering the program:
 
-- first use: its elements are pushed at no cost in C order (docs/cost_model.md 1.2's convention for
-  arguments, like a new batch entering), and the tracker keeps a strong reference to it, so its
-  id cannot be reused by another object while the tracker lives;
+- first use: its elements are pushed at no cost in C order (docs/cost_model.md section 1.2's
+  convention for arguments, like a new batch entering), and the tracker keeps a strong
+  reference to it, so its id cannot be reused by another object while the tracker lives;
 - later uses of the same object read the same values (re-reads, priced by depth), unless its
   contents changed since (untracked code wrote into it; a 128-bit digest of its bytes is
   compared): then its current contents are new data, pushed again. Memory: the tracker holds

@@ -11,14 +11,11 @@ its TrackedArrays. See metrics/tracking/__init__.py for the whole picture.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
-import weakref
 
 import numpy as np
 
 from metrics.trace import READ, WRITE, Trace, TraceChunk
+from metrics.trace_store import PackedChunk, PackedLabel, SpillFolder, resolve_spill_dir
 from metrics.tracking.array import TrackedArray
 from metrics.tracking.errors import NotModelledError, ReadBudgetExceeded
 from metrics.tracking.escapes import escape
@@ -33,15 +30,18 @@ class Tracker:
 
     bytes_per_element: width of every value in bytes (default: each value's dtype itemsize).
     strict: raise EscapeError when tracked data leaves the model instead of counting it.
-    spill_reads: once more than this many reads are buffered in memory, they are written to a
-      temporary directory (np.save) and memory-mapped back, so very long runs do not sit in RAM.
+    spill_reads: once more than this many reads are buffered in memory, they are stored as one
+      compressed chunk (metrics/trace_store.py: about 1 byte per read on the RNN rules), so very
+      long runs do not sit in RAM; a trace of more values than this gets a compressed label.
+    spill_dir: where the compressed chunks go: this folder (a subfolder of it, removed by
+      `close`), else $RNN_DM_SPILL_DIR, else memory (metrics.trace_store.resolve_spill_dir).
     max_reads: raise ReadBudgetExceeded as soon as the program has made more reads than this
       (None: no budget), so a study can skip a measurement that would not fit its budget.
     plain_arrays: what an untracked ndarray with at least one element is when it is a data
       operand of a modelled operation (0-d arrays and numpy scalars are constants either way):
-      "constant" (default; docs/cost_model.md 1.5 as the reference tracer has it) -- free, never on
-      the stack; "input" -- brought in on first use, its elements pushed at no cost in C order,
-      and recognised afterwards by object identity (plain_operands.py, docs/tracking.md).
+      "constant" (default; docs/cost_model.md section 1.5, as the reference tracer has it) --
+      free, never on the stack; "input" -- brought in on first use, its elements pushed at no
+      cost in C order, and recognised afterwards by object identity (plain_operands.py, docs/tracking.md).
     """
 
     def __init__(self, bytes_per_element: int | None = None, strict: bool = False, *,
@@ -64,9 +64,8 @@ class Tracker:
         self.spill_reads = int(spill_reads)
         self.max_reads = None if max_reads is None else int(max_reads)
         self.total_reads = 0                  # reads recorded so far (elements)
-        self._spill_parent = spill_dir
-        self._spill_dir = None
-        self._finalizer = None
+        self.spill_dir = resolve_spill_dir(spill_dir)
+        self._spill_store = SpillFolder(self.spill_dir, prefix="tracker_spill_")
         self._chunks: list[TraceChunk] = []
         self._pending: list = []              # (n, nreads int|array, reads, width, phase)
         self._pending_first = 0
@@ -119,26 +118,17 @@ class Tracker:
         self._pending, self._pending_reads = [], 0
         self._pending_first = self.n_values
         if spill:
-            d = self._spill_directory()
-            i = len(self._chunks)
-            arrs = []
-            for name, a in (("nreads", nr), ("reads", reads), ("vbytes", vb), ("phase", ph)):
-                path = os.path.join(d, f"chunk{i:06d}_{name}.npy")
-                np.save(path, a)
-                arrs.append(np.load(path, mmap_mode="r"))
-            nr, reads, vb, ph = arrs
-        self._chunks.append(TraceChunk(first, nr, reads, vb, ph))
+            self._chunks.append(PackedChunk(first, nr, reads, vb, ph, self._spill_store))
+        else:
+            self._chunks.append(TraceChunk(first, nr, reads, vb, ph))
 
-    def _spill_directory(self) -> str:
-        if self._spill_dir is None:
-            self._spill_dir = tempfile.mkdtemp(prefix="tracker_spill_", dir=self._spill_parent)
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self._spill_dir, True)
-        return self._spill_dir
+    def stored_bytes(self) -> int:
+        """Bytes of the compressed chunks and label written to the spill directory so far."""
+        return self._spill_store.disk_bytes()
 
     def close(self):
-        """Remove spilled files (traces already returned keep their memory maps on POSIX)."""
-        if self._finalizer is not None:
-            self._finalizer()
+        """Remove the spilled files (a trace returned before cannot be priced afterwards)."""
+        self._spill_store.close()
 
     def _event(self, kind: int, buf: int, size: int):
         self._ev_kind.append(kind)
@@ -257,14 +247,19 @@ class Tracker:
         if self._label_updates:
             n = self.n_values
             if n > self.spill_reads:
-                label = np.lib.format.open_memmap(
-                    os.path.join(self._spill_directory(), f"label{len(self._chunks)}.npy"),
-                    mode="w+", dtype=np.uint16, shape=(n,))
-                label[:] = 0
+                bounds = [c.first_value for c in self._chunks] + [n]
+                segments = []
+                for lo, hi in zip(bounds[:-1], bounds[1:]):
+                    seg = np.zeros(hi - lo, np.uint16)
+                    for u, li in self._label_updates:
+                        sel = u[(u >= lo) & (u < hi)]
+                        seg[sel - lo] = li
+                    segments.append(seg)
+                label = PackedLabel(bounds, segments, self._spill_store)
             else:
                 label = np.zeros(n, np.uint16)
-            for u, li in self._label_updates:
-                label[u] = li
+                for u, li in self._label_updates:
+                    label[u] = li
         return Trace(chunks=list(self._chunks), keep=keep_arr, phase_names=list(self.phase_names),
                      label=label, label_names=list(self.label_names),
                      buffer_kind=np.array(self._ev_kind, np.uint8),
