@@ -304,10 +304,32 @@ def _main(argv):
           file=sys.stderr)
     rows = run_sweep(specs, out, workers=args.workers, backend=args.backend,
                      progress=not args.no_progress, desc=STUDY, run_timeout=args.run_timeout)
-    for row, spec in zip(rows, specs):
-        row["learner"] = spec["label"]
-        row["dataset_seed"] = spec["task"]["dataset_seed"]
-    target = generalization_sweeps(rows, args.reference)
+    target, written = tables(out, rows, labels, args.reference, measure, task)
+    atomic_write_json(out / "results.json",
+                      provenance(STUDY, vars(args) | {"learners": names, "rows": labels,
+                                                      "generalization_target": target},
+                                 names, {lab: h for lab, _, h in runs}, tasks[0],
+                                 wall_s=time.perf_counter() - t0,
+                                 baselines={"best": task.constant_code_baseline("unseen")[1],
+                                            "majority": task.majority_code_baseline("unseen")[1]},
+                                 runs=[r["key"] for r in rows]))
+    remove_stale(out, OUTPUTS, written + ["results.json"])
+    print((out / "summary.md").read_text())
+    report_written(out, written + ["results.json"])
+    n_failed = sum(r.get("error") is not None for r in rows)
+    return 1 if n_failed == len(rows) else 0
+
+
+def tables(out: Path, rows: list[dict], labels: list[str], reference: str, measure: bool,
+           task) -> tuple[float | None, list[str]]:
+    """From the finished runs (run files, their specs naming each row's label and data set) to
+    results.csv, summary.md, curves.csv and the figures. Returns (generalization target, the
+    files written). Also what `python -m studies.replot` uses to rebuild the tables."""
+    for row in rows:
+        spec = row.get("spec") or {}
+        row["learner"] = spec.get("label", row.get("learner"))
+        row["dataset_seed"] = (spec.get("task") or {}).get("dataset_seed", row.get("dataset_seed"))
+    target = generalization_sweeps(rows, reference)
     df = results_frame(rows, MOVEMENT_COLUMNS if measure else BASE_COLUMNS)
     if measure:
         df = finish_movement_frame(df)
@@ -315,19 +337,8 @@ def _main(argv):
         {n: i for i, n in enumerate(labels)}) if c.name == "learner" else c, kind="stable")
     baselines = {"best": task.constant_code_baseline("unseen")[1],
                  "majority": task.majority_code_baseline("unseen")[1]}
-    summary = summary_markdown(df, len(task.test_idx), baselines, args.reference, target, measure)
-    written = write_outputs(out, rows, df, summary, baselines, measure)
-    atomic_write_json(out / "results.json",
-                      provenance(STUDY, vars(args) | {"learners": names, "rows": labels,
-                                                      "generalization_target": target},
-                                 names, {lab: h for lab, _, h in runs}, tasks[0],
-                                 wall_s=time.perf_counter() - t0, baselines=baselines,
-                                 runs=[r["key"] for r in rows]))
-    remove_stale(out, OUTPUTS, written + ["results.json"])
-    print(summary)
-    report_written(out, written + ["results.json"])
-    n_failed = int(df["error"].notna().sum())
-    return 1 if n_failed == len(df) else 0
+    summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure)
+    return target, write_outputs(out, rows, df, summary, baselines, measure)
 
 
 def write_outputs(out: Path, rows, df, summary, baselines, measure) -> list[str]:

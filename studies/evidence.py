@@ -117,7 +117,9 @@ def cost_table(df: pd.DataFrame) -> str:
         for col in (["converged_sweep"] + (["gen_sweep"] if has_gen else [])):
             cc = cost_to_criterion(ok, col)
             reached = int((~cc["censored"]).sum())
-            cells += [f"{reached}/{len(cc)}"] + _censored_cells(cc)
+            known = int(cc["budget_cost"].notna().sum())
+            cells += [f"{reached}/{len(cc)}" + (f" (cost known for {known})" if known < len(cc)
+                                                 else "")] + _censored_cells(cc)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

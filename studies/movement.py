@@ -206,10 +206,11 @@ def _whole_run(spec, task, row, rep):
 
 
 def fill_unmeasured(df: pd.DataFrame) -> pd.DataFrame:
-    """Seeds whose update was not measured take their learner's per-update ByteDMD, reads, ARD
-    and DMC when every measured seed of that learner gave the same program (identical ByteDMD
-    and reads): the learners' access patterns do not depend on the weights' values. The row is
-    marked per_update_measured=False. Otherwise the columns stay empty."""
+    """Runs whose update was not measured take their learner's per-update figures: the measured
+    program itself when every measured run of that learner gave the same program (identical
+    ByteDMD and reads), otherwise the median over the measured runs, said so in update_note (a
+    program can depend on the run: whether a clipping branch fires, a rule's drawn sparse
+    connectivity). The row is marked per_update_measured=False."""
     df = df.copy()
     cols = [c for c in PER_UPDATE_COLUMNS if c in df]
     for name, g in df.groupby("learner", sort=False):
@@ -218,18 +219,23 @@ def fill_unmeasured(df: pd.DataFrame) -> pd.DataFrame:
         todo = ok.index[~ok["per_update_measured"].astype(bool) & ok["bytedmd_per_update"].isna()]
         if measured.empty or not len(todo):
             continue
-        if measured["bytedmd_per_update"].nunique() != 1 or measured["reads"].nunique() != 1:
-            continue
-        src = measured.iloc[0]
+        same = measured["bytedmd_per_update"].nunique() == 1 and measured["reads"].nunique() == 1
+        src = measured.iloc[0] if same else measured[cols].apply(
+            lambda v: pd.to_numeric(v, errors="coerce").median())
         for c in cols:
             df.loc[todo, c] = src[c]
-        per = int(src["bytedmd_per_update"])
+        per = int(round(float(src["bytedmd_per_update"])))
         conv = pd.to_numeric(df.loc[todo, "converged_sweep"], errors="coerce")
         df.loc[todo, "bytedmd_to_criterion"] = [None if pd.isna(v) else (int(v) - 1) * per
                                                 for v in conv]
         src_runs = sorted(zip(measured.get("dataset_seed", measured["seed"] * 0), measured["seed"]))
-        df.loc[todo, "update_note"] = (f"per-update cost of (data set, seed) {src_runs} "
-                                       "(identical program on every measured run)")
+        lo, hi = measured["bytedmd_per_update"].min(), measured["bytedmd_per_update"].max()
+        df.loc[todo, "update_note"] = (
+            f"per-update cost of (data set, seed) {src_runs} (identical program on every "
+            "measured run)" if same else
+            f"median per-update cost of the measured runs {src_runs}, whose programs differ "
+            f"(ByteDMD {lo:.4g} to {hi:.4g}: the program depends on the run, e.g. on whether "
+            "clipping fires or on the drawn connectivity)")
     return df
 
 

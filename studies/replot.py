@@ -2,9 +2,9 @@
 
     python -m studies.replot results/compare_learners      (or: replot FOLDER)
 
-compare_learners: pareto from results.csv; curves, cost_breakdown and reuse from the run files
-the study used (results.json lists them; a folder without runs/, such as the committed one,
-rebuilds the pareto figure only). scaling: scaling.png from scaling.csv and scaling_fits.csv.
+compare_learners: with the run files the study used (results.json lists them), every table
+(results.csv, summary.md, curves.csv) and figure, by the study's own code; a folder without
+runs/, such as the committed one, rebuilds the pareto figure from results.csv only. scaling: scaling.png from scaling.csv and scaling_fits.csv.
 Every figure is written as PNG and PDF, atomically, with the same colours as the study's.
 """
 from __future__ import annotations
@@ -34,11 +34,21 @@ def _rows(folder: Path, prov: dict) -> list[dict]:
 
 def replot_compare(folder: Path) -> list[str]:
     from studies import plots
-    df = pd.read_csv(folder / "results.csv")
     try:
         prov = json.loads((folder / "results.json").read_text())
     except (OSError, ValueError):
         prov = {}
+    rows = _rows(folder, prov)
+    cfg = prov.get("config") or {}
+    if rows and cfg.get("rows") and cfg.get("reference"):
+        # every table and figure rebuilt from the run files, by the study's own code
+        from harness.sweep import make_task
+        from studies.compare_learners import tables
+        task = make_task((rows[0].get("spec") or {}).get("task"))
+        _, written = tables(folder, rows, cfg["rows"], cfg["reference"],
+                            not cfg.get("accuracy_only"), task)
+        return written
+    df = pd.read_csv(folder / "results.csv")
     written = []
     baseline = (prov.get("baselines") or {}).get("best")
     if baseline is None:
@@ -46,7 +56,6 @@ def replot_compare(folder: Path) -> list[str]:
         baseline = make_task({}).constant_code_baseline("unseen")[1]
     if "bytedmd_to_criterion" in df and df["error"].isna().any():
         written.append(plots.plot_pareto(df, folder / "pareto.png", baseline=baseline))
-    rows = _rows(folder, prov)
     if rows:
         written.append(plots.plot_curves(rows, folder / "curves.png", df))
         written.append(plots.plot_cost_breakdown(rows, folder / "cost_breakdown.png"))
