@@ -223,7 +223,8 @@ def fill_unmeasured(df: pd.DataFrame) -> pd.DataFrame:
         src = measured.iloc[0] if same else measured[cols].apply(
             lambda v: pd.to_numeric(v, errors="coerce").median())
         for c in cols:
-            df.loc[todo, c] = src[c]
+            v = src[c]
+            df.loc[todo, c] = round(float(v)) if c in INT_COLUMNS and pd.notna(v) else v
         per = int(round(float(src["bytedmd_per_update"])))
         conv = pd.to_numeric(df.loc[todo, "converged_sweep"], errors="coerce")
         df.loc[todo, "bytedmd_to_criterion"] = [None if pd.isna(v) else (int(v) - 1) * per

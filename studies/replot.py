@@ -90,7 +90,8 @@ def _main(argv) -> int:
         written = REPLOT[owner](folder)
     except (OSError, KeyError, ValueError, pd.errors.ParserError) as e:
         raise StudyError(f"{folder}: cannot rebuild the figures ({type(e).__name__}: {e})") from None
-    print(f"rebuilt in {folder}/: " + (", ".join(f"{w} (+ .pdf)" for w in written) or "nothing"),
+    print(f"rebuilt in {folder}/: " + (", ".join(w + (" (+ .pdf)" if w.endswith(".png") else "")
+                                               for w in written) or "nothing"),
           file=sys.stderr)
     return 0
 
