@@ -53,12 +53,13 @@ BASE_COLUMNS = ["learner", "dataset_seed", "seed", "train_acc", "test_acc", "val
                 "unseen_acc", "converged_sweep", "gen_sweep", "updates", "wall_s"]
 V1_LABEL = "bptt_v1"
 DEFAULTS = {"learners": None, "seeds": 5, "out": "results/compare_learners", "sweeps": None,
-            "measure_seeds": 1, "whole_run_seeds": 0, "max_update_reads": DEFAULT_MAX_UPDATE_READS,
+            "measure_seeds": 1, "whole_run_seeds": 0, "max_update_reads": 1e8,
             "whole_run_max_reads": DEFAULT_WHOLE_RUN_MAX_READS, "dataset_seeds": 1,
             "teacher_seeds": 1, "config": "tuned", "reference": "bptt", "eval_every": 10,
             "schedules": "batched"}
 # --full: the committed protocol (docs/results/compare_learners)
 FULL = {"seeds": 10, "dataset_seeds": 5, "measure_seeds": 2,
+        "max_update_reads": DEFAULT_MAX_UPDATE_READS,
         "schedules": ",".join(SCHEDULES)}
 QUICK = {"seeds": 2, "sweeps": 40, "measure_seeds": 1, "whole_run_seeds": 1,
          "max_update_reads": 20_000_000, "whole_run_max_reads": 100_000_000,
@@ -259,7 +260,7 @@ def summary_markdown(df, n_heldout, baselines, reference, target, measure) -> st
                   "signed-rank p; a direction is stated only when p < 0.05 and the interval "
                   "excludes 0.\n\n", table]
     if measure:
-        parts += ["\n## One update (identical program on every measured run)\n",
+        parts += ["\n## One update (medians [min–max] over the measured runs)\n",
                   movement_table(df)]
     failed = df[df["error"].notna()]
     if len(failed):
