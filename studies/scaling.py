@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
+from harness.schedules import SCHEDULES
 from harness.sweep import run_sweep
 from harness.training import run_update
 from studies.movement import update_columns
@@ -51,20 +52,26 @@ from studies.common import (add_flag, begin, cli, finish_args, int_list, nonneg_
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
                                   estimate_reads, plan_length, point_record, probe_model,
                                   probe_models, probe_specs)
-from studies.scaling_report import (FIT_COLUMNS, REFERENCE, fits_frame,  # noqa: F401
-                                    plot_scaling, summary_markdown)
+from studies.scaling_report import (CROSSING_COLUMNS, FIT_COLUMNS, OVERFLOW_COLUMNS,  # noqa: F401
+                                    REFERENCE, crossings_frame, fits_frame, history_overflow,
+                                    plot_cost, summary_markdown)
 
 STUDY = "scaling"
 DEFAULTS = {"learners": None, "lengths": (5, 10, 20, 40, 80), "hidden": (30, 60), "seeds": 3,
-            "sweeps": None, "max_reads": 1e8, "max_train_reads": 3e11, "out": "results/scaling"}
+            "sweeps": None, "schedules": ("batched",), "max_reads": 1e8,
+            "max_energy_reads": 3e8, "max_train_reads": 3e11, "out": "results/scaling"}
 # max_reads: tracked reads of one measured update (~40 s, ~3 GB); max_train_reads: estimated
-# reads of one plain training run (~4e9 plain reads/s)
+# reads of one plain training run (~4e9 plain reads/s); max_energy_reads: reads of a measured
+# update whose trace is priced for energy (bptt, H = 30, T = 1000, online: 2.4e8 reads, 48 s and
+# 4.7 GB peak to measure, then 15 s and 5.4 GB peak to price)
 QUICK = {"lengths": (5, 10, 20), "hidden": (30,), "seeds": 1, "sweeps": 60,
          "max_reads": 2e7, "max_train_reads": 1e10, "out": "results/scaling_quick"}
 RESERVED = {"n_hidden": "--hidden"}          # hyperparameters this study sets itself
-OUTPUTS = ["scaling.csv", "scaling_fits.csv", "summary.md", "scaling.png", "results.json"]
-CSV_COLUMNS = ["learner", "n_hidden", "T", "status", "est_reads", "reads", "writes", "bytedmd",
-               "bytedmd_forward", "bytedmd_credit", "bytedmd_update", "peak_memory_bytes",
+OUTPUTS = ["scaling.csv", "scaling_fits.csv", "crossings.csv", "history_overflow.csv",
+           "summary.md", "scaling.png", "scaling_energy.png", "results.json"]
+CSV_COLUMNS = ["learner", "schedule", "n_hidden", "T", "status", "est_reads", "reads", "writes",
+               "bytedmd", "bytedmd_forward", "bytedmd_credit", "bytedmd_update",
+               "energy_pj_per_update", "peak_live_bytes", "peak_memory_bytes",
                "peak_memory_of", "peak_memory_update_bytes", "train_runs", "train_ok",
                "train_acc", "test_acc",
                "unseen_acc", "unseen_acc_min", "unseen_acc_max", "converged_runs",
@@ -74,29 +81,45 @@ CSV_COLUMNS = ["learner", "n_hidden", "T", "status", "est_reads", "reads", "writ
 
 # ---- runners (executed by harness.sweep in worker processes) ---------------------------------
 
-def _one_plain_update(learner, task, seed):
+def _one_plain_update(learner, task, seed, schedule="batched"):
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
-    new_state, _ = run_update(learner, state, task.train_batch(timing_rng))
+    new_state, _ = run_update(learner, state, task.train_batch(timing_rng), schedule=schedule)
     return None
 
 
 def measure_point(spec: dict) -> dict:
-    """One (learner, H, T): ByteDMD of one warm update (spec["bytedmd"], default True) and,
-    with spec["memory"] == "update", the memray peak of one plain update. Units: ByteDMD cost
-    units; reads and writes in elements; memory in bytes."""
+    """One (learner, schedule, H, T): ByteDMD of one warm update in spec["schedule"] (default
+    batched; spec["bytedmd"], default True), its exact peak live bytes (the engine's liveness)
+    and, when its reads are at most spec["max_energy_reads"], its energy on the default
+    hierarchy (metrics.energy; otherwise `energy_note` says why not); with spec["memory"] ==
+    "update", the memray peak of one plain update in that schedule. Units: ByteDMD cost units;
+    reads and writes in elements; memory in bytes; energy in pJ."""
     from harness.measure import measure_update, peak_memory_bytes
     from harness.sweep import make_learner, make_task
     task = make_task(spec.get("task"))
     seed = spec.get("seed", 0)
+    sched = spec.get("schedule", "batched")
     out = {}
     t0 = time.perf_counter()
     if spec.get("bytedmd", True):
-        rep = measure_update(make_learner(spec, task), task, seed=seed,
-                             warm_sweeps=spec.get("warm_sweeps", WARM_SWEEPS), reuse=False)
+        rep, trace = measure_update(make_learner(spec, task), task, seed=seed,
+                                    warm_sweeps=spec.get("warm_sweeps", WARM_SWEEPS),
+                                    reuse=False, schedule=sched, return_trace=True)
         out.update(update_columns(rep))
+        out["peak_live_bytes"] = int(rep.peak_live_bytes)
+        cap = spec.get("max_energy_reads")
+        if cap is not None:
+            if rep.reads <= cap:
+                from metrics import energy
+                out["energy_pj_per_update"] = float(energy(trace).total_pj)
+            else:
+                out["energy_note"] = (f"energy not priced: {rep.reads:.2g} reads > "
+                                      f"--max-energy-reads {cap:.2g}")
+        del trace, rep
     if spec.get("memory") == "update":
-        peak, _ = peak_memory_bytes(_one_plain_update, make_learner(spec, task), task, seed)
+        peak, _ = peak_memory_bytes(_one_plain_update, make_learner(spec, task), task, seed,
+                                    sched)
         out["peak_memory_bytes"] = int(peak)
     out["wall_s"] = time.perf_counter() - t0
     return out
@@ -128,11 +151,23 @@ def parse_args(argv=None):
     add_flag(p, "--hidden", int_list, "hidden sizes", DEFAULTS, QUICK, _fmt, metavar="H,H")
     add_flag(p, "--sweeps", positive_int, "sweeps per training run", DEFAULTS, QUICK,
              default_text="800")
+    add_flag(p, "--schedules", str, "execution schedules each rule is measured in, where it "
+             "declares them (comma-separated of " + ",".join(SCHEDULES) + "); training runs "
+             "batched", DEFAULTS, QUICK, _fmt, metavar="A,B")
+    add_flag(p, "--max-energy-reads", nonneg_float, "price the energy of a measured update "
+             "only when it makes at most this many reads (the trace is priced in memory)",
+             DEFAULTS, QUICK, _fmt, metavar="READS")
     add_flag(p, "--max-reads", nonneg_float, "skip a ByteDMD measurement estimated above this "
              "many tracked reads", DEFAULTS, QUICK, _fmt, metavar="READS")
     add_flag(p, "--max-train-reads", nonneg_float, "skip training estimated above this many "
              "reads (per update x sweeps)", DEFAULTS, QUICK, _fmt, metavar="READS")
     args = finish_args(p, argv, DEFAULTS, QUICK)
+    if isinstance(args.schedules, str):
+        scheds = [x.strip() for x in args.schedules.split(",") if x.strip()]
+        if not scheds or any(x not in SCHEDULES for x in scheds) or len(set(scheds)) < len(scheds):
+            p.error(f"--schedules {args.schedules!r}: a comma-separated list of distinct names of "
+                    f"{', '.join(SCHEDULES)}")
+        args.schedules = tuple(scheds)
     if min(args.lengths) < 2:
         p.error("--lengths: every T must be >= 2 (the task needs 25 distinct sequences)")
     return args
@@ -152,15 +187,17 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
     n_sweeps = args.sweeps or DEFAULT_SWEEPS_FIXED
     sweep_kw = dict(workers=args.workers, backend=args.backend, progress=not args.no_progress,
                     run_timeout=args.run_timeout)
-    points = {}          # (name, H, T) -> row dict
+    points = {}          # (name, schedule, H, T) -> row dict
     usable = [n for n in names if has_n_hidden(n)]
     for n in names:
         if n not in usable:
-            for H in args.hidden:
-                for T in args.lengths:
-                    points[(n, H, T)] = {"status": "skipped", "skip_reason":
-                                         "the learner's Config has no n_hidden hyperparameter"}
-    probes = probe_specs(usable, hyper)
+            for sched in args.schedules:
+                for H in args.hidden:
+                    for T in args.lengths:
+                        points[(n, sched, H, T)] = {
+                            "status": "skipped",
+                            "skip_reason": "the learner's Config has no n_hidden hyperparameter"}
+    probes = probe_specs(usable, hyper, args.schedules)
     probe_rows = run_sweep(probes, args.out, desc="scaling probes", **sweep_kw) if probes else []
     models, probe_error = probe_models(usable, probes, probe_rows)
     measured: dict[tuple, list] = {}
@@ -173,11 +210,13 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
             absorb(T, plan, rows, points, train_rows, measured)
     recs = [point_record(key, row, train_rows.get(key, [])) for key, row in points.items()]
     df = pd.DataFrame(recs, columns=CSV_COLUMNS)
-    df = df.sort_values(["learner", "n_hidden", "T"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["learner", "schedule", "n_hidden", "T"], kind="stable")
+    df = df.reset_index(drop=True)
     for c in ("est_reads", "reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
-              "bytedmd_update", "peak_memory_bytes", "peak_memory_update_bytes", "train_runs",
-              "train_ok", "converged_runs"):
+              "bytedmd_update", "peak_live_bytes", "peak_memory_bytes",
+              "peak_memory_update_bytes", "train_runs", "train_ok", "converged_runs"):
         df[c] = pd.to_numeric(df[c], errors="coerce").round().astype("Int64")
+    df["energy_pj_per_update"] = pd.to_numeric(df["energy_pj_per_update"], errors="coerce")
     return df, {"probe_errors": probe_error}
 
 
@@ -194,13 +233,18 @@ def _main(argv):
           f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
           "budget are skipped with the reason)", file=sys.stderr)
     df, _ = run_study(args, names, hyper)
-    fits = fits_frame(df)
+    fits, crossings, overflow = fits_frame(df), crossings_frame(df), history_overflow(df)
     wall = time.perf_counter() - t0
     atomic_write_csv(out / "scaling.csv", df)
     atomic_write_csv(out / "scaling_fits.csv", fits)
-    summary = summary_markdown(df, fits, args, wall)
+    atomic_write_csv(out / "crossings.csv", crossings)
+    atomic_write_csv(out / "history_overflow.csv", overflow)
+    summary = summary_markdown(df, fits, args, wall, crossings, overflow)
     atomic_write_text(out / "summary.md", summary)
-    plot_scaling(df, fits, out / "scaling.png")
+    plot_cost(df, crossings, overflow, "bytedmd", out / "scaling.png",
+              "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
+    plot_cost(df, crossings, overflow, "energy_pj_per_update", out / "scaling_energy.png",
+              "energy per update (µJ, default hierarchy)", scale=1e-6)
     config = vars(args) | {"learners": names, "warm_sweeps": WARM_SWEEPS,
                            "probe_lengths": list(PROBE_LENGTHS),
                            "probe_hidden": list(PROBE_HIDDEN), "reference": REFERENCE}
