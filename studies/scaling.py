@@ -1,37 +1,57 @@
-"""How the data movement of each credit-assignment rule grows with the sequence length T.
+"""How the data movement of each credit-assignment rule grows with the sequence length T, in each
+execution schedule, and where a local rule moves less than BPTT (issue 13, item 4).
 
-    python -m studies.scaling [--learners bptt,rtrl] [--lengths 5,10,20,40,80] [--hidden 30,60]
-                              [--seeds 3] [--sweeps 800] [--max-reads 1e8]
-                              [--max-train-reads 2e11] [--out results/scaling] [--workers 2]
+    python -m studies.scaling [--learners bptt,eprop] [--schedules batched,online]
+                              [--lengths 5,10,20,40,80] [--hidden 30,60] [--seeds 3]
+                              [--sweeps 800] [--max-reads 1e8] [--max-energy-reads 3e8]
+                              [--max-train-reads 3e11] [--out results/scaling] [--workers 2]
                               [--backend local|ray] [--quick]
 
-For every learner, hidden size H and sequence length T (fixed timing, SequenceLookup(length=T)):
+For every learner, schedule, hidden size H and sequence length T (fixed timing,
+SequenceLookup(length=T)), one row of scaling.csv:
 
-- ByteDMD of one update (harness.measure.measure_update, warm after 3 sweeps, reuse=False),
-  with its reads and the forward / credit / update split;
-- plain training runs (harness.train, --seeds seeds, --sweeps sweeps): train / held-out /
-  unseen accuracy (unseen is a fixed 10,000-sequence sample when T >= 8);
+- one update measured on tracked arrays (harness.measure.measure_update, warm after 3 sweeps in
+  that schedule, reuse=False): ByteDMD with its reads and the forward / credit / update split;
+  `peak_live_bytes`, the update's exact working set in bytes (the engine's liveness); and
+  `energy_pj_per_update`, metrics.energy of its trace on the default hierarchy
+  (docs/energy.md), when the update makes at most --max-energy-reads reads (pricing holds the
+  trace's touches in memory: bptt at H = 30, T = 1000 online, 2.4e8 reads, peaks at 5.4 GB);
+  over that budget the row says so in `skip_reason`;
+- schedules (--schedules, default batched; harness/schedules.py): a rule is measured in each
+  listed schedule it declares in its SCHEDULES; in any other the row's status is "unsupported";
+- plain training runs (harness.train, --seeds seeds, --sweeps sweeps; batched rows only;
+  --seeds 0 for per-update measurements only): train / held-out / unseen accuracy (unseen is a
+  fixed 10,000-sequence sample when T >= 8);
 - peak heap memory (memray): of the plain training run (seed 0) when training is affordable,
-  otherwise of one plain update; the column `peak_memory_of` says which. The one-update peak
-  (the learner's own allocations, without the harness's evaluation) is also kept for every
-  affordable point: `peak_memory_update_bytes`.
+  otherwise of one plain update in the row's schedule; the column `peak_memory_of` says which.
+  The one-update peak (the learner's own allocations, without the harness's evaluation) is also
+  kept for every affordable point: `peak_memory_update_bytes`.
 
-Each (learner, H, T) measurement and each training seed is one spec of harness.sweep.run_sweep
-(parallel, resumable from --out/runs/, failure-tolerant).
+Each (learner, schedule, H, T) measurement and each training seed is one spec of
+harness.sweep.run_sweep (parallel, resumable from --out/runs/, failure-tolerant).
 
 Affordability. Before anything is measured, the reads of one tracked update are estimated. Tiny
-probes (T = 2, 3 at H = 8, 16) give, per learner, reads(T, H) = a(H) + b(H) T with a and b power
-laws in H; once a (learner, H) has measured points, its estimate at the next T is extrapolated
-linearly in T from them (lengths are processed in increasing order). A measurement whose
-estimated reads exceed --max-reads (tracked, about 0.4 us and 30 bytes each) is skipped, and so
-is training whose estimated reads (per update x sweeps) exceed --max-train-reads; skipped points
-are recorded with the reason. `est_reads` sits next to the measured `reads` in scaling.csv so
-the estimate can be checked.
+probes (T = 2, 3 at H = 8, 16, in each schedule) give, per learner and schedule,
+reads(T, H) = a(H) + b(H) T with a and b power laws in H; once a (learner, schedule, H) has
+measured points, its estimate at the next T is extrapolated linearly in T from them (lengths
+are processed in increasing order). A measurement whose estimated reads exceed --max-reads
+(tracked: about 0.2-0.4 us and 20 bytes of peak memory each) is skipped, and so is training
+whose estimated reads (per update x sweeps) exceed --max-train-reads; skipped points are
+recorded with the reason. `est_reads` sits next to the measured `reads` so the estimate can be
+checked.
 
-Outputs in --out (figures as PNG and PDF): scaling.csv (one row per learner, H, T), scaling_fits.csv (growth exponent of
-ByteDMD per update in T per learner and H, fit_power_law; the T at which each rule's cost drops
-below BPTT's at the same H, crossing_point), summary.md, scaling.png, results.json (config, resolved
-hyperparameters, git commit, packages, machine, threads, wall time), runs/.
+The report (studies/scaling_report.py) uses measured points only: per (learner, schedule, H) and
+cost model (ByteDMD, energy) the T at which the rule's cost drops below BPTT's, against BPTT in
+the same schedule and in its best schedule at each T (log-log interpolation between the two
+measured lengths that bracket it, never extrapolated; "none up to T = <largest measured>"
+otherwise); and the first measured T at which BPTT's peak live bytes exceed each cache level
+of the default hierarchy (metrics.hierarchy), marked on the figures.
+
+Outputs in --out (figures as PNG and PDF): scaling.csv (one row per learner, schedule, H, T),
+scaling_fits.csv (growth exponents of ByteDMD, energy and update memory in T; descriptive),
+crossings.csv, history_overflow.csv, summary.md, scaling.png (ByteDMD per update vs T),
+scaling_energy.png (energy per update vs T), results.json (config, resolved hyperparameters,
+git commit, packages, machine, threads, wall time), runs/.
 """
 from __future__ import annotations
 
