@@ -52,6 +52,13 @@ scaling_fits.csv (growth exponents of ByteDMD, energy and update memory in T; de
 crossings.csv, history_overflow.csv, summary.md, scaling.png (ByteDMD per update vs T),
 scaling_energy.png (energy per update vs T), results.json (config, resolved hyperparameters,
 git commit, packages, machine, threads, wall time), runs/.
+
+    python -m studies.scaling --report-only --out DIR
+
+redraws DIR's report (everything but scaling.csv) from its scaling.csv and results.json without
+measuring anything; results.json keeps the measurements' provenance and gains `report`, the
+commit and command that drew it. (A rerun of the study itself redoes every run after any change
+to the project's source, since each run's key includes a hash of it.)
 """
 from __future__ import annotations
 
@@ -67,8 +74,9 @@ from harness.schedules import SCHEDULES
 from harness.sweep import run_sweep
 from harness.training import run_update
 from studies.movement import update_columns
-from studies.common import (add_flag, begin, cli, finish_args, int_list, nonneg_float, provenance,
-                            remove_stale, report_written, study_parser, positive_int)
+from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
+                            nonneg_float, provenance, remove_stale, report_written, study_parser,
+                            positive_int)
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
                                   estimate_reads, plan_length, point_record, probe_model,
                                   probe_models, probe_specs)
@@ -181,6 +189,9 @@ def parse_args(argv=None):
              "many tracked reads", DEFAULTS, QUICK, _fmt, metavar="READS")
     add_flag(p, "--max-train-reads", nonneg_float, "skip training estimated above this many "
              "reads (per update x sweeps)", DEFAULTS, QUICK, _fmt, metavar="READS")
+    p.add_argument("--report-only", action="store_true",
+                   help="redraw the report of the results folder --out from its scaling.csv and "
+                        "results.json (nothing measured; the other flags are ignored)")
     args = finish_args(p, argv, DEFAULTS, QUICK)
     if isinstance(args.schedules, str):
         scheds = [x.strip() for x in args.schedules.split(",") if x.strip()]
@@ -231,31 +242,33 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
     recs = [point_record(key, row, train_rows.get(key, [])) for key, row in points.items()]
     df = pd.DataFrame(recs, columns=CSV_COLUMNS)
     df = df.sort_values(["learner", "schedule", "n_hidden", "T"], kind="stable")
-    df = df.reset_index(drop=True)
-    for c in ("est_reads", "reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
-              "bytedmd_update", "peak_live_bytes", "peak_memory_bytes",
-              "peak_memory_update_bytes", "train_runs", "train_ok", "converged_runs"):
+    return typed(df.reset_index(drop=True)), {"probe_errors": probe_error}
+
+
+INT_COLUMNS = ("est_reads", "reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
+               "bytedmd_update", "peak_live_bytes", "peak_memory_bytes",
+               "peak_memory_update_bytes", "train_runs", "train_ok", "converged_runs")
+
+
+def typed(df: pd.DataFrame) -> pd.DataFrame:
+    """scaling.csv's column types: whole numbers as nullable integers, energy as float."""
+    for c in INT_COLUMNS:
         df[c] = pd.to_numeric(df[c], errors="coerce").round().astype("Int64")
     df["energy_pj_per_update"] = pd.to_numeric(df["energy_pj_per_update"], errors="coerce")
-    return df, {"probe_errors": probe_error}
+    return df
 
 
 def main(argv=None):
     return cli(_main, argv)
 
 
-def _main(argv):
-    t0 = time.perf_counter()
-    args = parse_args(argv)
-    names, hyper, _, out = begin(args, STUDY, reserved=RESERVED)
-    print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
-          f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
-          f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
-          "budget are skipped with the reason)", file=sys.stderr)
-    df, _ = run_study(args, names, hyper)
+def write_report(out, df: pd.DataFrame, args, wall: float | None, rows: bool = True) -> str:
+    """Every output but results.json from the rows of scaling.csv (written too unless
+    rows=False): fits, crossings, history overflow, summary.md and the two figures. Returns the
+    summary."""
     fits, crossings, overflow = fits_frame(df), crossings_frame(df), history_overflow(df)
-    wall = time.perf_counter() - t0
-    atomic_write_csv(out / "scaling.csv", df)
+    if rows:
+        atomic_write_csv(out / "scaling.csv", df)
     atomic_write_csv(out / "scaling_fits.csv", fits)
     atomic_write_csv(out / "crossings.csv", crossings)
     atomic_write_csv(out / "history_overflow.csv", overflow)
@@ -265,6 +278,50 @@ def _main(argv):
               "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
     plot_cost(df, crossings, overflow, "energy_pj_per_update", out / "scaling_energy.png",
               "energy per update (µJ, default hierarchy)", scale=1e-6)
+    return summary
+
+
+def rerender(out) -> int:
+    """--report-only: the report of an existing results folder redrawn from its scaling.csv and
+    the configuration in its results.json (nothing is measured; the measurements keep their
+    provenance, results.json gains `report`: the commit and command that drew the report)."""
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from harness.sweep import git_state
+    out = Path(out)
+    try:
+        prov = json.loads((out / "results.json").read_text())
+        df = typed(pd.read_csv(out / "scaling.csv"))
+    except (OSError, ValueError) as e:
+        raise StudyError(f"--report-only: {out} has no readable scaling.csv and results.json "
+                         f"({type(e).__name__}); run the study first") from None
+    cfg = prov["config"]
+    args = SimpleNamespace(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+    args.schedules = tuple(cfg.get("schedules") or ("batched",))
+    args.max_energy_reads = cfg.get("max_energy_reads", float("nan"))
+    write_report(out, df, args, prov.get("wall_s"), rows=False)
+    prov["report"] = {"git_commit": git_state()["commit"], "git_dirty": git_state()["dirty"],
+                      "command": "python -m studies.scaling --report-only --out " + str(out)}
+    atomic_write_json(out / "results.json", prov)
+    print(f"redrew the report in {out}/ from scaling.csv (nothing measured)", file=sys.stderr)
+    return 0
+
+
+def _main(argv):
+    t0 = time.perf_counter()
+    args = parse_args(argv)
+    if args.report_only:
+        return rerender(args.out)
+    names, hyper, _, out = begin(args, STUDY, reserved=RESERVED)
+    print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
+          f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
+          f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
+          "budget are skipped with the reason)", file=sys.stderr)
+    df, _ = run_study(args, names, hyper)
+    wall = time.perf_counter() - t0
+    summary = write_report(out, df, args, wall)
     config = vars(args) | {"learners": names, "warm_sweeps": WARM_SWEEPS,
                            "probe_lengths": list(PROBE_LENGTHS),
                            "probe_hidden": list(PROBE_HIDDEN), "reference": REFERENCE}

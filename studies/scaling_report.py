@@ -275,23 +275,23 @@ def _accuracy_lines(df):
 
 # ---- figures ----------------------------------------------------------------------------------
 
-def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame) -> str:
-    """The figure's one message: the earliest measured crossing below the reference in this
-    cost model (same schedule preferred), or that there is none up to the largest T."""
-    c = crossings[(crossings["cost"] == cost) & crossings["crossing_T"].notna()]
+def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame | None = None) -> str:
+    """The figure's one message: which rules are below the reference in its best schedule at the
+    largest length measured for both, and which are not (measured, not extrapolated)."""
     head = f"{cost} per update vs sequence length"
-    if len(c):
-        b = c.sort_values(["crossing_T", "versus"]).iloc[0]
-        who = f"{b['learner']} ({b['schedule']}, H={b['n_hidden']})"
-        if str(b["note"]).startswith("below"):
-            return (f"{head};\n{who} is below {b['versus']} from the smallest common "
-                    f"T = {b['crossing_T']:.0f} (measured)")
-        return (f"{head};\n{who} goes below {b['versus']} at T ≈ {b['crossing_T']:.3g} "
-                "(measured)")
-    has = crossings[crossings["cost"] == cost]["T_max_common"].dropna()
-    if len(has):
-        return f"{head};\nno rule goes below {REFERENCE} up to T = {int(has.max())} (measured)"
-    return head
+    c = crossings[(crossings["cost"] == cost)
+                  & (crossings["versus"] == f"{REFERENCE} best schedule")
+                  & crossings["ratio_at_T_max"].notna()]
+    if c.empty:
+        return head
+
+    def who(rows):
+        return "; ".join(f"{n} ({', '.join(g['schedule'])})"
+                         for n, g in rows.groupby("learner", sort=True)) or "none"
+    below, above = c[c["ratio_at_T_max"] < 1], c[c["ratio_at_T_max"] >= 1]
+    T = int(c["T_max_common"].max())
+    return (f"{head}; against {REFERENCE} in its best schedule, measured up to T = {T}:\n"
+            f"below: {who(below)}; not below: {who(above)}")
 
 
 def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame, col: str,
@@ -362,5 +362,8 @@ def _overflow_marks(overflow, T_min):
 def _overflow_legend(overflow):
     o = _overflow_pick(overflow)
     r = o.iloc[0]
+    early = o[o["note"].str.startswith("exceeded already")]
+    tail = (f"\n(over {', '.join(early['level'])} already at T = {int(early['overflow_T'].min())})"
+            if len(early) else "")
     return (f"{REFERENCE} ({r['schedule']}, H={r['n_hidden']}): peak live bytes first over a "
-            "cache level")
+            f"cache level{tail}")

@@ -269,3 +269,26 @@ def test_history_overflow_marks_on_a_hand_made_frame():
     b = o.loc[("batched", "SRAM 1 MiB")]
     assert pd.isna(b["overflow_T"]) and b["note"].startswith("not exceeded up to T = 10")
     assert set(o.index.get_level_values("schedule")) == {"online", "batched"}   # bptt only
+
+
+def test_report_only_redraws_from_the_results_folder(quick_run, tmp_path, monkeypatch):
+    import shutil
+    _, out = quick_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    rows_before = (copy / "scaling.csv").read_bytes()
+    for f in ("crossings.csv", "history_overflow.csv", "summary.md", "scaling.png"):
+        (copy / f).unlink()
+
+    def boom(spec):
+        raise AssertionError("--report-only measured something")
+    monkeypatch.setattr(scaling, "measure_point", boom)
+    assert scaling.main(["--report-only", "--out", str(copy)]) == 0
+    assert (copy / "scaling.csv").read_bytes() == rows_before          # the rows are kept
+    for f in ("crossings.csv", "history_overflow.csv", "summary.md"):
+        assert (copy / f).read_text() == (out / f).read_text(), f
+    assert (copy / "scaling.png").stat().st_size > 0
+    prov = json.loads((copy / "results.json").read_text())
+    assert prov["report"]["command"].endswith(f"--report-only --out {copy}")
+    assert prov["git_commit"] == json.loads((out / "results.json").read_text())["git_commit"]
+    assert scaling.main(["--report-only", "--out", str(tmp_path / "nothing")]) == 2
