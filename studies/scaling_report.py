@@ -18,7 +18,7 @@ COSTS = {"bytedmd": "ByteDMD", "energy_pj_per_update": "energy"}     # column ->
 FIT_COLUMNS = ["learner", "schedule", "n_hidden", "points", "T_min", "T_max", "exponent",
                "coef", "r2", "energy_exponent", "update_memory_exponent", "memory_points"]
 CROSSING_COLUMNS = ["learner", "schedule", "n_hidden", "cost", "versus", "common_T",
-                    "T_max_common", "crossing_T", "ratio_at_T_max", "note"]
+                    "T_max_common", "crossing_T", "ratio_at_T_max", "below_at_T_max", "note"]
 OVERFLOW_COLUMNS = ["schedule", "n_hidden", "level", "capacity_bytes", "overflow_T",
                     "peak_live_bytes_at_T", "T_max_measured", "note"]
 _LINES = {"batched": "--", "per_sequence": ":", "online": "-"}
@@ -84,12 +84,15 @@ def _crossing(rule: pd.Series, ref: pd.Series, what: str) -> dict:
     x = np.array(common, float)
     a, b = rule.loc[common].to_numpy(float), ref.loc[common].to_numpy(float)
     lo, hi = common[0], common[-1]
-    rec.update(T_max_common=hi, ratio_at_T_max=a[-1] / b[-1])
+    rec.update(T_max_common=hi, ratio_at_T_max=a[-1] / b[-1], below_at_T_max=bool(a[-1] < b[-1]))
     c = crossing_point(x, a, b)
     tail = f" ({a[-1] / b[-1]:.3g}x {what} at T = {hi})"
     if c is None:
         return rec | {"note": f"none up to T = {hi}{tail}"}
     rec["crossing_T"] = c
+    if not rec["below_at_T_max"]:          # below somewhere, but not at the largest length
+        tail = (f"; not below at the largest common T = {hi} ({a[-1] / b[-1]:.3g}x): "
+                "the measured costs cross more than once")
     if c == lo and a[0] < b[0]:
         return rec | {"note": f"below {what} already at the smallest common T = {lo}{tail}"}
     return rec | {"note": f"drops below {what} at T ≈ {c:.3g} (between measured lengths){tail}"}
@@ -288,7 +291,8 @@ def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame | None = N
     def who(rows):
         return "; ".join(f"{n} ({', '.join(g['schedule'])})"
                          for n, g in rows.groupby("learner", sort=True)) or "none"
-    below, above = c[c["ratio_at_T_max"] < 1], c[c["ratio_at_T_max"] >= 1]
+    below = c[c["below_at_T_max"].astype(bool)]
+    above = c[~c["below_at_T_max"].astype(bool)]
     T = int(c["T_max_common"].max())
     return (f"{head}; against {REFERENCE} in its best schedule, measured up to T = {T}:\n"
             f"below: {who(below)}; not below: {who(above)}")

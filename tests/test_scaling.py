@@ -248,6 +248,15 @@ def test_crossing_measured_between_bracketing_lengths_same_and_best_schedule():
     r = scaling.crossings_frame(df2).set_index(["cost", "versus"]).loc[("energy", "bptt online")]
     assert r["crossing_T"] == 5 and r["note"].startswith("below bptt online already at the "
                                                           "smallest common T = 5")
+    assert r["below_at_T_max"]
+    # below at T=5 only, then above: the first crossing is kept and the note says it does not last
+    ep3 = {5: 50, 10: 150, 20: 300, 40: 600, 80: 1700}
+    df3 = _frame([("bptt", "online", t, on[t], on[t], 1) for t in T]
+                 + [("eprop", "online", t, ep3[t], ep3[t], 1) for t in T])
+    r = scaling.crossings_frame(df3).set_index(["cost", "versus"]).loc[("ByteDMD", "bptt online")]
+    assert r["crossing_T"] == 5 and not r["below_at_T_max"]
+    assert "not below at the largest common T = 80" in r["note"]
+    assert "cross more than once" in r["note"]
 
 
 def test_history_overflow_marks_on_a_hand_made_frame():
