@@ -289,7 +289,7 @@ def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame | None = N
         return head
 
     def who(rows):
-        return "; ".join(f"{n} ({', '.join(g['schedule'])})"
+        return "; ".join(f"{n} ({', '.join(dict.fromkeys(g['schedule']))})"
                          for n, g in rows.groupby("learner", sort=True)) or "none"
     below = c[c["below_at_T_max"].astype(bool)]
     above = c[~c["below_at_T_max"].astype(bool)]
