@@ -50,75 +50,113 @@ def estimate_reads(T: int, measured: list[tuple[int, int]], model, H: int) -> fl
 
 
 
-def _spec(runner, name, H, T, hyper=None, **extra):
+def _spec(runner, name, H, T, hyper=None, schedule="batched", **extra):
     return {"runner": f"studies.scaling:{runner}", "learner": name,
-            "hyper": {**(hyper or {}), "n_hidden": H}, "task": {"length": T}, "seed": 0, **extra}
+            "hyper": {**(hyper or {}), "n_hidden": H}, "task": {"length": T}, "seed": 0,
+            "schedule": schedule, **extra}
 
 
 def short(err: str | None) -> str | None:
     return None if err is None else str(err).splitlines()[0][:300]
 
 
-def probe_specs(usable, hyper):
-    return [_spec("measure_point", n, h, t, hyper.get(n), warm_sweeps=WARM_SWEEPS, probe=True)
-            for n in usable for h in PROBE_HIDDEN for t in PROBE_LENGTHS]
+def supports(name: str, schedule: str) -> bool:
+    """Whether the learner declares `schedule` in its SCHEDULES (harness/schedules.py)."""
+    import learners
+    from harness.schedules import supported
+    return schedule in supported(learners.get(name))
+
+
+def probe_specs(usable, hyper, schedules=("batched",)):
+    """Tiny measurements (PROBE_LENGTHS x PROBE_HIDDEN) of every learner in every listed schedule
+    it supports: the read estimates before anything long is run."""
+    return [_spec("measure_point", n, h, t, hyper.get(n), sched, warm_sweeps=WARM_SWEEPS,
+                  probe=True)
+            for n in usable for sched in schedules if supports(n, sched)
+            for h in PROBE_HIDDEN for t in PROBE_LENGTHS]
 
 
 def probe_models(usable, specs, rows):
-    """({learner: est(T, H)}, {learner: error of its failed probe})."""
+    """({(learner, schedule): est(T, H)}, {(learner, schedule): error of its failed probe})."""
     models, errors = {}, {}
-    for n in usable:
-        rs = [(s, r) for s, r in zip(specs, rows) if s["learner"] == n]
+    groups = {}
+    for s, r in zip(specs, rows):
+        groups.setdefault((s["learner"], s["schedule"]), []).append((s, r))
+    for key, rs in groups.items():
         bad = [r for _, r in rs if r.get("error")]
         if bad:
-            errors[n] = short(bad[0]["error"])
+            errors[key] = short(bad[0]["error"])
         else:
-            models[n] = probe_model({(s["task"]["length"], s["hyper"]["n_hidden"]): r["reads"]
-                                     for s, r in rs})
+            models[key] = probe_model({(s["task"]["length"], s["hyper"]["n_hidden"]): r["reads"]
+                                       for s, r in rs})
     return models, errors
+
+
+def unsupported_row(name: str, schedule: str) -> dict:
+    import learners
+    from harness.schedules import supported
+    return {"status": "unsupported",
+            "skip_reason": f"schedule {schedule!r} not supported: the learner declares "
+                           f"{', '.join(supported(learners.get(name)))}"}
 
 
 def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error, points):
     """The runs at length T within budget, longest first: (specs, [(kind, point, cost)]); every
-    point's row gets its estimate, the reasons for what is skipped, and what its memory is of."""
+    point (learner, schedule, H, T) gets its estimate, the reasons for what is skipped, and what
+    its memory is of. Training (accuracy) runs only for the batched schedule's rows."""
     specs, plan = [], []
     for n in usable:
-        for H in args.hidden:
-            key = (n, H, T)
-            if n in probe_error:
-                points[key] = {"status": "failed", "error": f"probe failed: {probe_error[n]}"}
-                continue
-            est = estimate_reads(T, measured.get((n, H), []), models[n], H)
-            row = {"est_reads": est, "sweeps": n_sweeps}
-            reasons = []
-            do_bytedmd = est <= args.max_reads
-            if not do_bytedmd:
-                reasons.append(f"ByteDMD not measured: estimated {est:.2g} reads per update "
-                               f"> --max-reads {args.max_reads:.2g}")
-            do_train = args.seeds > 0 and est * n_sweeps <= args.max_train_reads
-            if args.seeds > 0 and not do_train:
-                reasons.append(f"not trained: estimated {est * n_sweeps:.2g} reads for "
-                               f"{n_sweeps} sweeps > --max-train-reads {args.max_train_reads:.2g}")
-            mem_update = est <= args.max_train_reads
-            if not mem_update:
-                reasons.append("peak memory not measured: one plain update estimated above "
-                               "--max-train-reads")
-            row["skip_reason"] = "; ".join(reasons) or None
-            row["peak_memory_of"] = (f"plain training run ({n_sweeps} sweeps, seed 0)"
-                                     if do_train else "one plain update" if mem_update else None)
-            points[key] = row
-            if do_bytedmd or mem_update:
-                specs.append(_spec("measure_point", n, H, T, hyper.get(n), warm_sweeps=WARM_SWEEPS,
-                                   bytedmd=do_bytedmd, memory="update" if mem_update else None))
-                plan.append(("measure", key, est))
-            if do_train:
-                for s in range(args.seeds):
-                    sp = _spec("train_point", n, H, T, hyper.get(n), sweeps=args.sweeps)
-                    sp["seed"] = s
-                    specs.append(sp)
-                    plan.append(("train", key, est * n_sweeps / 3e3))
+        for sched in args.schedules:
+            for H in args.hidden:
+                key = (n, sched, H, T)
+                if not supports(n, sched):
+                    points[key] = unsupported_row(n, sched)
+                    continue
+                if (n, sched) in probe_error:
+                    points[key] = {"status": "failed",
+                                   "error": f"probe failed: {probe_error[(n, sched)]}"}
+                    continue
+                est = estimate_reads(T, measured.get((n, sched, H), []), models[(n, sched)], H)
+                row = {"est_reads": est, "sweeps": n_sweeps}
+                reasons = []
+                do_bytedmd = est <= args.max_reads
+                if not do_bytedmd:
+                    reasons.append(f"ByteDMD not measured: estimated {est:.2g} reads per update "
+                                   f"> --max-reads {args.max_reads:.2g}")
+                want_train = args.seeds > 0 and sched == "batched"
+                do_train = want_train and est * n_sweeps <= args.max_train_reads
+                if want_train and not do_train:
+                    reasons.append(f"not trained: estimated {est * n_sweeps:.2g} reads for "
+                                   f"{n_sweeps} sweeps > --max-train-reads "
+                                   f"{args.max_train_reads:.2g}")
+                mem_update = est <= args.max_train_reads
+                if not mem_update:
+                    reasons.append("peak memory not measured: one plain update estimated above "
+                                   "--max-train-reads")
+                row["skip_reason"] = "; ".join(reasons) or None
+                row["peak_memory_of"] = (f"plain training run ({n_sweeps} sweeps, seed 0)"
+                                         if do_train else "one plain update" if mem_update
+                                         else None)
+                points[key] = row
+                if do_bytedmd or mem_update:
+                    specs.append(_spec("measure_point", n, H, T, hyper.get(n), sched,
+                                       warm_sweeps=WARM_SWEEPS, bytedmd=do_bytedmd,
+                                       memory="update" if mem_update else None,
+                                       max_energy_reads=args.max_energy_reads))
+                    plan.append(("measure", key, est))
+                if do_train:
+                    for s in range(args.seeds):
+                        sp = _spec("train_point", n, H, T, hyper.get(n), sweeps=args.sweeps)
+                        del sp["schedule"]                  # training is batched
+                        sp["seed"] = s
+                        specs.append(sp)
+                        plan.append(("train", key, est * n_sweeps / 3e3))
     order = sorted(range(len(specs)), key=lambda i: -plan[i][2])   # longest first
     return [specs[i] for i in order], [plan[i] for i in order]
+
+
+MEASURED_COLUMNS = ("reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
+                    "bytedmd_update", "energy_pj_per_update", "peak_live_bytes")
 
 
 def absorb(T, plan, rows, points, train_rows, measured):
@@ -132,22 +170,24 @@ def absorb(T, plan, rows, points, train_rows, measured):
             row["error"] = f"measurement failed: {short(r['error'])}"
             row["measure_failed"] = True
             continue
-        for c in ("reads", "writes", "bytedmd", "bytedmd_forward", "bytedmd_credit",
-                  "bytedmd_update"):
+        for c in MEASURED_COLUMNS:
             if c in r:
                 row[c] = r[c]
+        if r.get("energy_note"):
+            row["skip_reason"] = "; ".join(x for x in (row.get("skip_reason"), r["energy_note"])
+                                           if x)
         if "peak_memory_bytes" in r:
             row["peak_memory_update_bytes"] = r["peak_memory_bytes"]
             if not str(row.get("peak_memory_of")).startswith("plain training"):
                 row["peak_memory_bytes"] = r["peak_memory_bytes"]
         if r.get("reads") is not None:
-            measured.setdefault(key[:2], []).append((T, int(r["reads"])))
+            measured.setdefault(key[:3], []).append((T, int(r["reads"])))
 
 
 def point_record(key, row, trs) -> dict:
     """One scaling.csv row: the point's measurement and the summary of its training runs."""
-    n, H, T = key
-    rec = {"learner": n, "n_hidden": H, "T": T, **row}
+    n, sched, H, T = key
+    rec = {"learner": n, "schedule": sched, "n_hidden": H, "T": T, **row}
     ok = [r for r in trs if not r.get("error")]
     rec["train_runs"], rec["train_ok"] = len(trs), len(ok)
     if ok:

@@ -59,6 +59,8 @@ def one_line_error(code, err, *words):
     (scaling, ["--lengths", "1"], [">= 2"]),
     (scaling, ["--lengths", "abc"], ["--lengths"]),
     (scaling, ["--hidden", "0"], ["--hidden"]),
+    (scaling, ["--schedules", "batched,sideways"], ["--schedules", "sideways"]),
+    (scaling, ["--schedules", "online,online"], ["--schedules", "distinct"]),
     (scaling, ["--hyper", "bptt.n_hidden=8", "--learners", "bptt"], ["--hidden"]),
     (rule_report, ["--sweeps", "-3"], ["--sweeps"]),
     (rule_report, ["--hyper", "bptt.lr=1"], ["--hyper"]),
