@@ -11,7 +11,9 @@ outside the blocks (what the numbers show) is written by hand. Blocks:
 
     compare     compare_learners summary.md (accuracy and data-movement tables)
     scaling     studies.scaling summary.md, its ByteDMD-per-update and growth tables
-    rules       studies.rule_report's rule_report.md (every rule over 10 seeds at its defaults)
+    rules       studies.rule_report's rule_report.md (every rule over 10 seeds, both networks)
+    scaling_long  the long-sequence scaling study: ByteDMD and energy per update, crossings,
+                BPTT's history against the cache levels
 """
 from __future__ import annotations
 
@@ -71,13 +73,21 @@ def block_scaling(folder: Path) -> str:
     return f"{_provenance(folder)}\n\n{body}"
 
 
+def block_scaling_long(folder: Path) -> str:
+    md = (folder / "summary.md").read_text()
+    body = _sections(md, ["ByteDMD per update", "Energy per update", "Crossings below BPTT",
+                          "BPTT's stored history"])
+    return f"{_provenance(folder)}\n\n{body}"
+
+
 def block_rules(folder: Path) -> str:
     """The 10-seed table of studies.rule_report (rule_report.md), without its title."""
     md = _drop_title((folder / "rule_report.md").read_text())
     return md.replace("\n## ", "\n#### ")
 
 
-BLOCKS = {"compare": block_compare, "scaling": block_scaling, "rules": block_rules}
+BLOCKS = {"compare": block_compare, "scaling": block_scaling, "rules": block_rules,
+          "scaling_long": block_scaling_long}
 
 
 def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
@@ -97,12 +107,14 @@ def main(argv=None):
     p.add_argument("--compare", default="docs/results/compare_learners")
     p.add_argument("--scaling", default="docs/results/scaling")
     p.add_argument("--rules", default="docs/results/rule_report")
+    p.add_argument("--scaling-long", default="docs/results/scaling_long")
     p.add_argument("--readme", default="README.md")
     args = p.parse_args(argv)
     outputs = {}
     for name, folder, needed in (("compare", args.compare, "summary.md"),
                                  ("scaling", args.scaling, "summary.md"),
-                                 ("rules", args.rules, "rule_report.md")):
+                                 ("rules", args.rules, "rule_report.md"),
+                                 ("scaling_long", args.scaling_long, "summary.md")):
         f = Path(folder)
         if not (f / needed).exists():
             raise SystemExit(f"{f}/{needed} not found: run the study that writes it first")

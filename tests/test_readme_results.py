@@ -24,6 +24,7 @@ def test_readme_is_up_to_date_with_committed_outputs():
     outputs = {name: fn(ROOT / folder) for name, fn, folder in (
         ("compare", readme_results.block_compare, "docs/results/compare_learners"),
         ("scaling", readme_results.block_scaling, "docs/results/scaling"),
-        ("rules", readme_results.block_rules, "docs/results/rule_report"))}
+        ("rules", readme_results.block_rules, "docs/results/rule_report"),
+        ("scaling_long", readme_results.block_scaling_long, "docs/results/scaling_long"))}
     assert readme_results.replace_blocks(readme, outputs) == readme, \
         "README results differ from docs/results: run python -m studies.readme_results"
