@@ -63,7 +63,7 @@ def _sections(md: str, wanted: list[str]) -> str:
 
 def block_compare(folder: Path) -> str:
     md = _drop_title((folder / "summary.md").read_text())
-    md = md.replace("\n## ", "\n#### ")
+    md = re.sub(r"(?m)^## ", "#### ", md)
     return f"{_provenance(folder)}\n\n{md}"
 
 
