@@ -34,9 +34,9 @@ norm of the whole gradient. Not local.
 Defaults: BPTT's v1 values, by construction (RTRL computes BPTT's gradient, so with the same
 hyperparameters it follows BPTT's trajectory to rounding: seed 0 gives 20/20, 4/5, converged at
 sweep 22). The studies use `learners.get("rtrl").tuned()`, the configuration the common search
-on the validation split chooses (the same 20 configurations and tuning seeds as every rule;
-docs/results/tune/tune_rtrl.csv; learners/tuned.json, where RTRL's entry is added when its
-search is done: until then `tuned()` raises LookupError).
+on the validation split chose (the same 20 configurations and tuning seeds as every rule; its
+table is docs/results/tune/tune_rtrl*.csv and its entry learners/tuned.json): BPTT's tuned
+configuration, every configuration scoring exactly what BPTT's scored.
 """
 from __future__ import annotations
 
