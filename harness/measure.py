@@ -188,8 +188,10 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     if reuse and reuse_max_reads is not None and _n_reads(trace) > reuse_max_reads:
         reuse = False
     rep = report(trace, reuse=reuse)
+    if return_trace:            # a spilled trace's chunks keep their files until they are freed
+        return rep, trace
     tr.close()
-    return (rep, trace) if return_trace else rep
+    return rep
 
 
 def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,

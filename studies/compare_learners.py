@@ -43,6 +43,7 @@ from studies.common import (StudyError, add_flag, begin, cli, finish_args, media
                             nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
                             report_written, study_parser)
 from studies import evidence
+from studies.configuration import add_config_flag, configured_hyper
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS, SCHEDULES,
                               curves_frame, finish_movement_frame, movement_run,
@@ -80,9 +81,7 @@ def parse_args(argv=None):
              DEFAULTS, QUICK, metavar="N")
     add_flag(p, "--teacher-seeds", positive_int, "teachers: the default teacher seed and the "
              "next N-1 (each crossed with every data set)", DEFAULTS, QUICK, metavar="N")
-    p.add_argument("--config", choices=["tuned", "defaults"], default=None,
-                   help="each rule at its tuned configuration (learners/tuned.json) or at its "
-                        "constructor's defaults (default tuned)")
+    add_config_flag(p)
     add_flag(p, "--reference", str, "the rule every other is compared with (paired tests)",
              DEFAULTS, QUICK, metavar="NAME")
     p.add_argument("--no-v1-row", action="store_true",
@@ -160,16 +159,8 @@ def learner_runs(names, hyper, config: str, v1_row: bool) -> list[tuple[str, str
     """(label, learner, hyperparameters) of every row: each built-in rule at its tuned
     configuration (or its defaults; a rule given as 'module:Class' runs at its own defaults,
     untuned), --hyper settings on top; and the v1 BPTT row."""
-    import learners
-    runs = []
-    for n in names:
-        base = {}
-        if config == "tuned" and ":" not in n:     # an outside rule runs at its own defaults
-            try:
-                base = learners.get(n).tuned_hyper()
-            except LookupError as e:
-                raise StudyError(f"--config tuned: {e}; or use --config defaults") from None
-        runs.append((n, n, {**base, **hyper.get(n, {})}))
+    configured = configured_hyper(names, hyper, config)
+    runs = [(n, n, configured[n]) for n in names]
     if v1_row:
         runs.append((V1_LABEL, "bptt", {}))
     return runs

@@ -2,13 +2,16 @@
 execution schedule, and where a local rule moves less than BPTT (issue 13, item 4).
 
     python -m studies.scaling [--learners bptt,eprop] [--schedules batched,online]
+                              [--config tuned|defaults]
                               [--lengths 5,10,20,40,80] [--hidden 30,60] [--seeds 3]
                               [--sweeps 800] [--max-reads 1e8] [--max-energy-reads 3e8]
                               [--max-train-reads 3e11] [--out results/scaling] [--workers 2]
                               [--backend local|ray] [--quick]
 
-For every learner, schedule, hidden size H and sequence length T (fixed timing,
-SequenceLookup(length=T)), one row of scaling.csv:
+For every learner (at its tuned configuration, learners/tuned.json, with --hyper on top;
+--config defaults: the constructors' defaults, as docs/results/scaling_long was measured),
+schedule, hidden size H and sequence length T (fixed timing, SequenceLookup(length=T)), one row
+of scaling.csv:
 
 - one update measured on tracked arrays (harness.measure.measure_update, warm after 3 sweeps in
   that schedule, reuse=False): ByteDMD with its reads and the forward / credit / update split;
@@ -74,6 +77,7 @@ from harness.schedules import SCHEDULES
 from harness.sweep import run_sweep
 from harness.training import run_update
 from studies.movement import update_columns
+from studies.configuration import add_config_flag, configured_hyper
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
                             nonneg_float, provenance, remove_stale, report_written, study_parser,
                             positive_int)
@@ -189,6 +193,7 @@ def parse_args(argv=None):
              "many tracked reads", DEFAULTS, QUICK, _fmt, metavar="READS")
     add_flag(p, "--max-train-reads", nonneg_float, "skip training estimated above this many "
              "reads (per update x sweeps)", DEFAULTS, QUICK, _fmt, metavar="READS")
+    add_config_flag(p)
     p.add_argument("--report-only", action="store_true",
                    help="redraw the report of the results folder --out from its scaling.csv and "
                         "results.json (nothing measured; the other flags are ignored)")
@@ -315,6 +320,8 @@ def _main(argv):
     if args.report_only:
         return rerender(args.out)
     names, hyper, _, out = begin(args, STUDY, reserved=RESERVED)
+    args.config = args.config or "tuned"
+    hyper = configured_hyper(names, hyper, args.config)
     print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
           f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
           f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "

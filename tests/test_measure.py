@@ -54,3 +54,24 @@ def test_integer_state_entries_pass_through_unpriced():
     assert type(tracked["noise_rng"]) is np.ndarray
     assert np.array_equal(tracked["noise_rng"], plain["noise_rng"])
     assert not np.array_equal(plain["noise_rng"], state["noise_rng"])
+
+
+def test_returned_trace_stays_priceable_when_spilled(tmp_path, monkeypatch):
+    """A trace measure_update returns must still be readable after it returns, also when the
+    tracker stored it as compressed files (a study prices it again, e.g. for energy)."""
+    import functools
+
+    import harness.measure as hm
+    import metrics
+    from harness.formats import FormatTracker
+    monkeypatch.setattr(hm, "FormatTracker", functools.partial(
+        FormatTracker, spill_dir=str(tmp_path), spill_reads=10_000))
+    rep, trace = measure_update(learners.get("bptt")(n_hidden=8), warm_sweeps=0,
+                                return_trace=True)
+    assert any(type(c).__name__ == "PackedChunk" for c in trace.chunks)   # it did spill
+    assert metrics.bytedmd_price(trace).cost == rep.bytedmd
+    assert metrics.energy(trace).total_pj > 0
+    del trace
+    import gc
+    gc.collect()
+    assert not any(tmp_path.rglob("*.z"))                 # the files go with the trace

@@ -48,6 +48,12 @@ def test_quick_writes_every_output(quick_run):
     prov = json.loads((out / "results.json").read_text())
     assert prov["config"]["quick"] is True and prov["config"]["lengths"] == [5, 10, 20]
     assert prov["packages"]["numpy"] == np.__version__ and prov["git_commit"]
+    # every rule runs at its tuned configuration unless --config defaults
+    import learners
+    assert prov["config"]["config"] == "tuned"
+    tuned = learners.get("bptt").tuned_hyper()
+    got = prov["learners"]["bptt"]["config"]
+    assert {k: got[k] for k in tuned} == tuned and got["alpha"] != 1.0
 
 
 def test_quick_bptt_measured_points_and_exponent(quick_run):
