@@ -25,6 +25,9 @@ Contract (shared by `metrics.tracking`, which writes it, and every cost model in
 * `escape_runs` (int64, (k, 2)): (first value id, count) of the escape instructions. Their
   outputs are Python numbers or plain data, not values of the program: never read, and not
   touched for reuse distances (docs/cost_model.md section 4).
+* `elementwise_runs` (int64, (k, 2)): (first value id, count) of the instructions of elementwise
+  operations (one instruction per output element: ufuncs, where, clip). Pricing ignores it;
+  metrics.reorder uses it to evaluate elementwise chains one element at a time.
 
 Large traces are held as a list of chunks (`TraceChunk`), each covering a contiguous range of
 values, so that a run of 10^9 reads can be stored compactly and streamed: a chunk may be a
@@ -70,6 +73,7 @@ class Trace:
     buffer_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     escapes: int = 0
     escape_runs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    elementwise_runs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     @property
     def n_values(self) -> int:

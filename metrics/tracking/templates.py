@@ -50,7 +50,10 @@ def elementwise(tr, operand_ids, shape, width) -> np.ndarray:
     R = np.stack([np.broadcast_to(i, shape) for i in operand_ids], axis=-1).reshape(n, 1, -1)
     all_live = n == 0 or R.min() >= 0
     live = np.ones((n, 1), bool) if all_live else (R >= 0).any(axis=-1)
+    first = tr.n_values
     idt = emit(tr, live, lambda idt: R, width, all_live)
+    if tr.n_values > first:
+        tr._elementwise_runs.append((first, tr.n_values - first))
     return idt.reshape(shape)
 
 

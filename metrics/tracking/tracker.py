@@ -79,6 +79,7 @@ class Tracker:
         self._ev_buf: list = []
         self._ev_size: list = []
         self._escape_runs: list = []          # (first value id, count) of escape instructions
+        self._elementwise_runs: list = []     # (first value id, count) of elementwise ops
 
     # ---- recording primitives --------------------------------------------------------------
     def _width(self, dtype) -> int:
@@ -266,7 +267,8 @@ class Tracker:
                      buffer_id=np.array(self._ev_buf, np.int64),
                      buffer_size=np.array(self._ev_size, np.int64),
                      escapes=int(self.escapes),
-                     escape_runs=np.array(self._escape_runs, np.int64).reshape(-1, 2))
+                     escape_runs=np.array(self._escape_runs, np.int64).reshape(-1, 2),
+                     elementwise_runs=np.array(self._elementwise_runs, np.int64).reshape(-1, 2))
 
     # ---- helpers ------------------------------------------------------------------------------
     def _check(self, t):
