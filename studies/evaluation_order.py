@@ -2,6 +2,7 @@
 
     python -m studies.evaluation_order [--learners bptt,eprop] [--schedules batched,online]
                                        [--lengths 5,20] [--max-reads 1e8] [--config tuned]
+                                       [--fuse elementwise|all]
                                        [--out results/evaluation_order] [--workers 2] [--quick]
 
 ByteDMD depends on the order of the scalar work, not only on what is computed
@@ -12,9 +13,9 @@ fixed timing), one warm update is measured (harness.measure.measure_update, 3 wa
 priced twice:
 
 - `numpy order`: as recorded (the study's figures everywhere else);
-- `demand order`: the same instructions, each value computed just before its first use
-  (metrics.reorder.demand_order): every elementwise chain finished one element at a time, as a
-  fused scalar kernel would run it. Same reads, same results; only the order differs.
+- `demand order`: the same instructions with every elementwise chain finished one element at a
+  time, as a loop-fusing compiler would run it (metrics.reorder.demand_order; --fuse all: every
+  value computed just before its first use). Same reads, same results; only the order differs.
 
 `op_at_a_time_share` = 1 - demand / numpy: the share of the rule's ByteDMD that is due to the
 op-at-a-time order (and likewise `energy_share` for metrics.energy on the default hierarchy,
@@ -49,7 +50,7 @@ N_HIDDEN = 30
 WARM_SWEEPS = 3
 REFERENCE = "bptt"
 DEFAULTS = {"learners": None, "lengths": (5, 20), "schedules": SCHEDULES, "max_reads": 1e8,
-            "out": "results/evaluation_order"}
+            "fuse": "elementwise", "out": "results/evaluation_order"}
 QUICK = {"lengths": (5,), "max_reads": 1e7, "out": "results/evaluation_order_quick"}
 OUTPUTS = ["evaluation_order.csv", "summary.md", "evaluation_order.png",
            "evaluation_order.pdf", "results.json"]
@@ -74,7 +75,7 @@ def measure_orders(spec: dict) -> dict:
                                     max_reads=spec.get("max_reads"))
     except ReadBudgetExceeded as e:
         return {"status": "skipped", "note": f"over --max-reads: {str(e).splitlines()[0]}"}
-    demand = demand_order(trace)
+    demand = demand_order(trace, spec.get("fuse", "elementwise"))
     out = {"status": "measured", "reads": int(rep.reads), "bytedmd_numpy": int(rep.bytedmd),
            "bytedmd_demand": int(bytedmd_price(demand).cost),
            "energy_numpy_pj": float(energy(trace).total_pj),
@@ -86,7 +87,7 @@ def specs_for(names, hyper, args) -> list[dict]:
     from studies.scaling_plan import supports
     return [{"runner": "studies.evaluation_order:measure_orders", "learner": n,
              "hyper": {**hyper.get(n, {}), "n_hidden": N_HIDDEN}, "task": {"length": T},
-             "seed": 0, "schedule": s, "max_reads": int(args.max_reads)}
+             "seed": 0, "schedule": s, "max_reads": int(args.max_reads), "fuse": args.fuse}
             for n in names for s in args.schedules if supports(n, s) for T in args.lengths]
 
 
@@ -124,7 +125,8 @@ def _x(v) -> str:
 
 
 def summary_markdown(df: pd.DataFrame, args) -> str:
-    lines = [f"# Evaluation order: numpy's op-at-a-time order vs demand order (H = {N_HIDDEN})", "",
+    lines = [f"# Evaluation order: numpy's op-at-a-time order vs demand order (H = {N_HIDDEN}, "
+             f"fuse = {args.fuse})", "",
              "One warm update per rule, schedule and T, priced as recorded (numpy order) and with "
              "the same instructions in demand order (metrics.reorder). share = 1 - demand/numpy. "
              "x BPTT: the rule's ByteDMD over BPTT's in the same schedule, T and order.", ""]
@@ -201,7 +203,11 @@ def parse_args(argv=None):
     add_flag(p, "--max-reads", nonneg_float, "skip an update over this many tracked reads",
              DEFAULTS, QUICK, fmt, metavar="READS")
     add_config_flag(p)
+    add_flag(p, "--fuse", str, "what demand order defers: elementwise (chains of elementwise "
+             "operations) or all (every value as late as possible)", DEFAULTS, QUICK)
     args = finish_args(p, argv, DEFAULTS, QUICK)
+    if args.fuse not in ("elementwise", "all"):
+        p.error(f"--fuse {args.fuse!r}: elementwise or all")
     if isinstance(args.schedules, str):
         sched = tuple(s.strip() for s in args.schedules.split(",") if s.strip())
         if not sched or any(s not in SCHEDULES for s in sched):
