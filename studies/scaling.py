@@ -85,8 +85,8 @@ from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, abso
                                   estimate_reads, plan_length, point_record, probe_model,
                                   probe_models, probe_specs)
 from studies.scaling_report import (CROSSING_COLUMNS, FIT_COLUMNS, OVERFLOW_COLUMNS,  # noqa: F401
-                                    REFERENCE, crossings_frame, fits_frame, history_overflow,
-                                    plot_cost, summary_markdown)
+                                    REFERENCE, crossings_frame, fits_frame, hierarchy_name,
+                                    history_overflow, plot_cost, summary_markdown)
 
 STUDY = "scaling"
 DEFAULTS = {"learners": None, "lengths": (5, 10, 20, 40, 80), "hidden": (30, 60), "seeds": 3,
@@ -144,7 +144,10 @@ def measure_point(spec: dict) -> dict:
         if cap is not None:
             if rep.reads <= cap:
                 from metrics import energy
-                out["energy_pj_per_update"] = float(energy(trace).total_pj)
+                from metrics.hierarchy import MemoryHierarchy
+                h = spec.get("hierarchy")
+                h = None if h is None else MemoryHierarchy.from_dict(h)
+                out["energy_pj_per_update"] = float(energy(trace, h).total_pj)
             else:
                 out["energy_note"] = (f"energy not priced: {rep.reads:.2g} reads > "
                                       f"--max-energy-reads {cap:.2g}")
@@ -194,6 +197,9 @@ def parse_args(argv=None):
     add_flag(p, "--max-train-reads", nonneg_float, "skip training estimated above this many "
              "reads (per update x sweeps)", DEFAULTS, QUICK, _fmt, metavar="READS")
     add_config_flag(p)
+    p.add_argument("--hierarchy", default=None, metavar="FILE",
+                   help="price energy on this memory hierarchy (.toml or .json, as "
+                        "docs/hierarchy_example.toml) instead of the default one (docs/energy.md)")
     p.add_argument("--report-only", action="store_true",
                    help="redraw the report of the results folder --out from its scaling.csv and "
                         "results.json (nothing measured; the other flags are ignored)")
@@ -206,6 +212,13 @@ def parse_args(argv=None):
         args.schedules = tuple(scheds)
     if min(args.lengths) < 2:
         p.error("--lengths: every T must be >= 2 (the task needs 25 distinct sequences)")
+    args.hierarchy_obj = None
+    if args.hierarchy is not None:
+        from metrics.hierarchy import MemoryHierarchy
+        try:
+            args.hierarchy_obj = MemoryHierarchy.from_file(args.hierarchy)
+        except ValueError as e:
+            p.error(f"--hierarchy: {e}")
     return args
 
 
@@ -271,7 +284,8 @@ def write_report(out, df: pd.DataFrame, args, wall: float | None, rows: bool = T
     """Every output but results.json from the rows of scaling.csv (written too unless
     rows=False): fits, crossings, history overflow, summary.md and the two figures. Returns the
     summary."""
-    fits, crossings, overflow = fits_frame(df), crossings_frame(df), history_overflow(df)
+    h = getattr(args, "hierarchy_obj", None)
+    fits, crossings, overflow = fits_frame(df), crossings_frame(df), history_overflow(df, h)
     if rows:
         atomic_write_csv(out / "scaling.csv", df)
     atomic_write_csv(out / "scaling_fits.csv", fits)
@@ -282,7 +296,7 @@ def write_report(out, df: pd.DataFrame, args, wall: float | None, rows: bool = T
     plot_cost(df, crossings, overflow, "bytedmd", out / "scaling.png",
               "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
     plot_cost(df, crossings, overflow, "energy_pj_per_update", out / "scaling_energy.png",
-              "energy per update (µJ, default hierarchy)", scale=1e-6)
+              f"energy per update (µJ, {hierarchy_name(h)})", scale=1e-6)
     return summary
 
 
@@ -306,6 +320,11 @@ def rerender(out) -> int:
     args = SimpleNamespace(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
     args.schedules = tuple(cfg.get("schedules") or ("batched",))
     args.max_energy_reads = cfg.get("max_energy_reads", float("nan"))
+    args.hierarchy_obj = None
+    if cfg.get("hierarchy_levels"):
+        from metrics.hierarchy import MemoryHierarchy
+        args.hierarchy_obj = MemoryHierarchy.from_dict(cfg["hierarchy_levels"],
+                                                       source=cfg.get("hierarchy") or "")
     write_report(out, df, args, prov.get("wall_s"), rows=False)
     prov["report"] = {"git_commit": git_state()["commit"], "git_dirty": git_state()["dirty"],
                       "command": "python -m studies.scaling --report-only --out " + str(out)}
@@ -329,7 +348,10 @@ def _main(argv):
     df, _ = run_study(args, names, hyper)
     wall = time.perf_counter() - t0
     summary = write_report(out, df, args, wall)
-    config = vars(args) | {"learners": names, "warm_sweeps": WARM_SWEEPS,
+    config = {k: v for k, v in vars(args).items() if k != "hierarchy_obj"}
+    config |= {"hierarchy_levels": (None if args.hierarchy_obj is None
+                                    else args.hierarchy_obj.to_dict())}
+    config |= {"learners": names, "warm_sweeps": WARM_SWEEPS,
                            "probe_lengths": list(PROBE_LENGTHS),
                            "probe_hidden": list(PROBE_HIDDEN), "reference": REFERENCE}
     atomic_write_json(out / "results.json", provenance(STUDY, config, names, hyper, wall_s=wall))

@@ -100,6 +100,13 @@ def unsupported_row(name: str, schedule: str) -> dict:
                            f"{', '.join(supported(learners.get(name)))}"}
 
 
+def hierarchy_extra(args) -> dict:
+    """{"hierarchy": its dict} for a measurement priced on --hierarchy (so the run's key holds
+    it), {} on the default hierarchy."""
+    h = getattr(args, "hierarchy_obj", None)
+    return {} if h is None else {"hierarchy": h.to_dict()}
+
+
 def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error, points):
     """The runs at length T within budget, longest first: (specs, [(kind, point, cost)]); every
     point (learner, schedule, H, T) gets its estimate, the reasons for what is skipped, and what
@@ -142,7 +149,8 @@ def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error,
                     specs.append(_spec("measure_point", n, H, T, hyper.get(n), sched,
                                        warm_sweeps=WARM_SWEEPS, bytedmd=do_bytedmd,
                                        memory="update" if mem_update else None,
-                                       max_energy_reads=args.max_energy_reads))
+                                       max_energy_reads=args.max_energy_reads,
+                                       **hierarchy_extra(args)))
                     plan.append(("measure", key, est))
                 if do_train:
                     for s in range(args.seeds):

@@ -172,27 +172,36 @@ def _table(df, col, Ts, scale=1.0, fmt="{:.3g}"):
     return lines
 
 
+def hierarchy_name(h=None) -> str:
+    """How the report names the hierarchy energy is priced on."""
+    if h is None:
+        return "default hierarchy"
+    return f"hierarchy {h.source}" if getattr(h, "source", "") else "a given hierarchy"
+
+
 def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float | None,
                      crossings: pd.DataFrame | None = None,
                      overflow: pd.DataFrame | None = None) -> str:
     from metrics.hierarchy import DEFAULT_HIERARCHY
     Ts = list(args.lengths)
+    h = getattr(args, "hierarchy_obj", None)
     crossings = crossings_frame(df) if crossings is None else crossings
-    overflow = history_overflow(df) if overflow is None else overflow
-    h = DEFAULT_HIERARCHY
+    overflow = history_overflow(df, h) if overflow is None else overflow
+    hname = hierarchy_name(h)
+    h = h or DEFAULT_HIERARCHY
     levels = ", ".join(f"{lv.name} {lv.pj_per_byte:g} pJ/B" for lv in h.levels)
     lines = ["# Scaling with sequence length: data movement per update vs T", "",
              f"Fixed-timing SequenceLookup(length=T); hidden sizes "
              f"{', '.join(map(str, args.hidden))}; schedules {', '.join(args.schedules)} "
              f"(harness/schedules.py; a rule is measured in each it declares, 'n/a' otherwise). "
              f"One update after {WARM_SWEEPS} warm sweeps in its schedule: ByteDMD (cost units, "
-             f"docs/cost_model.md section 1), energy on the default hierarchy (docs/energy.md: "
+             f"docs/cost_model.md section 1), energy on the {hname} (docs/energy.md: "
              f"{levels}, {h.pj_per_op:g} pJ/op), exact peak live bytes. Budgets: --max-reads "
              f"{args.max_reads:.2g} tracked reads per measured update, --max-energy-reads "
              f"{args.max_energy_reads:.2g}, --max-train-reads {args.max_train_reads:.2g}. "
              "'skip' = over budget (reason in scaling.csv and below).", "",
              "## ByteDMD per update", ""] + _table(df, "bytedmd", Ts)
-    lines += ["", "## Energy per update (µJ, default hierarchy)", ""]
+    lines += ["", f"## Energy per update (µJ, {hname})", ""]
     lines += _table(df, "energy_pj_per_update", Ts, 1e-6)
     lines += ["", "## Peak live bytes of one update (KiB, exact)", ""]
     lines += _table(df, "peak_live_bytes", Ts, 1 / 1024, "{:.1f}")
@@ -210,7 +219,7 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
                      f"{cell(c['ratio_at_T_max'])} | {c['note']} |")
     lines += ["", f"## {REFERENCE.upper()}'s stored history vs the cache levels", "",
               f"First measured T at which {REFERENCE}'s exact peak live bytes of one update "
-              "exceed each level's capacity (default hierarchy; marked on the figures).", "",
+              f"exceed each level's capacity ({hname}; marked on the figures).", "",
               "| schedule | H | level | capacity (bytes) | first T over | peak live bytes there "
               "| note |", "|---|---|---|---|---|---|---|"]
     for _, o in overflow.iterrows():

@@ -307,3 +307,36 @@ def test_report_only_redraws_from_the_results_folder(quick_run, tmp_path, monkey
     assert prov["report"]["command"].endswith(f"--report-only --out {copy}")
     assert prov["git_commit"] == json.loads((out / "results.json").read_text())["git_commit"]
     assert scaling.main(["--report-only", "--out", str(tmp_path / "nothing")]) == 2
+
+
+def test_energy_on_a_given_hierarchy(tmp_path):
+    """--hierarchy FILE prices energy on that hierarchy (recorded in results.json and in the
+    runs' keys); dropping the 1 MiB level can only make a read dearer."""
+    from pathlib import Path
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    runs = {}
+    for name, extra in (("default", []), ("no_llc", ["--hierarchy",
+                                                     str(docs / "hierarchy_no_llc.toml")])):
+        out = tmp_path / name
+        assert scaling.main(["--learners", "bptt", "--lengths", "3", "--hidden", "8",
+                             "--seeds", "0", "--workers", "1", "--no-progress",
+                             "--out", str(out), *extra]) == 0
+        runs[name] = (pd.read_csv(out / "scaling.csv"), json.loads((out / "results.json").read_text()))
+    (d, pd_), (n, pn) = runs["default"], runs["no_llc"]
+    assert pd_["config"]["hierarchy_levels"] is None
+    assert [lv["name"] for lv in pn["config"]["hierarchy_levels"]["levels"]] == [
+        "SRAM 8 KiB", "SRAM 32 KiB", "DRAM"]
+    assert d["bytedmd"].iloc[0] == n["bytedmd"].iloc[0]
+    assert n["energy_pj_per_update"].iloc[0] >= d["energy_pj_per_update"].iloc[0]
+    assert "hierarchy_no_llc.toml" in (tmp_path / "no_llc" / "summary.md").read_text()
+
+
+def test_bad_hierarchy_file_is_a_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "h.toml"
+    bad.write_text("levels = 3\n")
+    try:
+        code = scaling.main(["--hierarchy", str(bad), "--out", str(tmp_path / "o")])
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    assert "--hierarchy" in capsys.readouterr().err
