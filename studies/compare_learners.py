@@ -46,8 +46,8 @@ from studies import evidence
 from studies.configuration import add_config_flag, configured_hyper
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS, SCHEDULES,
-                              curves_frame, finish_movement_frame, movement_run,
-                              results_frame)
+                              curves_frame, finish_movement_frame, history_frame,
+                              movement_run, results_frame)
 
 STUDY = "compare_learners"
 BASE_COLUMNS = ["learner", "dataset_seed", "seed", "train_acc", "test_acc", "validation_acc",
@@ -179,8 +179,7 @@ def generalization_sweeps(rows: list[dict], reference: str) -> float | None:
     target = float(np.median(ref))
     for r in rows:
         if r.get("error") is None and r.get("history") and "validation_acc" in r["history"]:
-            h = pd.DataFrame(r["history"])
-            h.insert(0, "sweep", range(1, len(h) + 1))
+            h = history_frame(r)
             h["validation_acc"] = pd.to_numeric(h["validation_acc"], errors="coerce")
             r["gen_sweep"] = first_sweep_reaching(h, "validation_acc", target,
                                                   final=r.get("validation_acc"))

@@ -270,6 +270,14 @@ def finish_movement_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def history_frame(row: dict) -> pd.DataFrame:
+    """A run's per-sweep history (harness.sweep.train_run's `history`) as a DataFrame with a
+    1-based `sweep` column first: row k holds what was logged before sweep k's update."""
+    h = pd.DataFrame(row["history"])
+    h.insert(0, "sweep", range(1, len(h) + 1))
+    return h
+
+
 def curves_frame(rows: list[dict], df: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tidy training curves: one row per learner, seed and sweep (loss, train and held-out
     accuracy before that sweep's update), with the cumulative ByteDMD of the updates made before
@@ -282,8 +290,7 @@ def curves_frame(rows: list[dict], df: pd.DataFrame | None = None) -> pd.DataFra
     frames = []
     for r in rows:
         if r.get("error") is None and r.get("history"):
-            h = pd.DataFrame(r["history"])
-            h.insert(0, "sweep", range(1, len(h) + 1))
+            h = history_frame(r)
             h.insert(0, "seed", r["seed"])
             h.insert(0, "learner", r["learner"])
             b = per.get((r["learner"], r["seed"]))

@@ -1,7 +1,10 @@
 """Copy the committed study outputs into README.md, between generated-block markers.
 
     python -m studies.readme_results [--compare docs/results/compare_learners]
-                                     [--scaling docs/results/scaling]
+                                     [--scaling docs/results/scaling_all]
+                                     [--scaling-long docs/results/scaling_long]
+                                     [--hierarchy docs/results/scaling_no_llc]
+                                     [--evaluation-order docs/results/evaluation_order]
                                      [--rules docs/results/rule_report] [--readme README.md]
 
 Each block `<!-- BEGIN generated:NAME -->` ... `<!-- END generated:NAME -->` in the README is
@@ -10,10 +13,13 @@ results.json), so that every number in the README is one a committed command wro
 outside the blocks (what the numbers show) is written by hand. Blocks:
 
     compare     compare_learners summary.md (accuracy and data-movement tables)
-    scaling     studies.scaling summary.md, its ByteDMD-per-update and growth tables
+    scaling     studies.scaling summary.md of every rule: ByteDMD and energy per update
     rules       studies.rule_report's rule_report.md (every rule over 10 seeds, both networks)
     scaling_long  the long-sequence scaling study: ByteDMD and energy per update, crossings,
                 BPTT's history against the cache levels
+    hierarchy   the scaling study on another memory hierarchy: energy per update, crossings,
+                BPTT's history against its levels
+    evaluation_order  studies.evaluation_order summary.md (numpy order vs fused chains)
 """
 from __future__ import annotations
 
@@ -69,8 +75,21 @@ def block_compare(folder: Path) -> str:
 
 def block_scaling(folder: Path) -> str:
     md = (folder / "summary.md").read_text()
-    body = _sections(md, ["ByteDMD per update", "Growth in T"])
+    body = _sections(md, ["ByteDMD per update", "Energy per update"])
+    return (f"{_provenance(folder)}\n\n{body}\n\nCrossings below BPTT for every rule, schedule "
+            f"and cost model: `{_shown(folder / 'crossings.csv')}`.")
+
+
+def block_hierarchy(folder: Path) -> str:
+    md = (folder / "summary.md").read_text()
+    body = _sections(md, ["Energy per update", "Crossings below BPTT", "BPTT's stored history"])
     return f"{_provenance(folder)}\n\n{body}"
+
+
+def block_evaluation_order(folder: Path) -> str:
+    md = _drop_title((folder / "summary.md").read_text())
+    md = re.sub(r"(?m)^## ", "#### ", md)
+    return f"{_provenance(folder)}\n\n{md}"
 
 
 def block_scaling_long(folder: Path) -> str:
@@ -87,7 +106,17 @@ def block_rules(folder: Path) -> str:
 
 
 BLOCKS = {"compare": block_compare, "scaling": block_scaling, "rules": block_rules,
-          "scaling_long": block_scaling_long}
+          "scaling_long": block_scaling_long, "hierarchy": block_hierarchy,
+          "evaluation_order": block_evaluation_order}
+
+
+# block -> (committed folder, the file its block reads)
+DEFAULT_FOLDERS = {"compare": ("docs/results/compare_learners", "summary.md"),
+                   "scaling": ("docs/results/scaling_all", "summary.md"),
+                   "rules": ("docs/results/rule_report", "rule_report.md"),
+                   "scaling_long": ("docs/results/scaling_long", "summary.md"),
+                   "hierarchy": ("docs/results/scaling_no_llc", "summary.md"),
+                   "evaluation_order": ("docs/results/evaluation_order", "summary.md")}
 
 
 def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
@@ -104,18 +133,13 @@ def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m studies.readme_results", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--compare", default="docs/results/compare_learners")
-    p.add_argument("--scaling", default="docs/results/scaling")
-    p.add_argument("--rules", default="docs/results/rule_report")
-    p.add_argument("--scaling-long", default="docs/results/scaling_long")
+    for name, (folder, _) in DEFAULT_FOLDERS.items():
+        p.add_argument("--" + name.replace("_", "-"), default=folder, metavar="DIR")
     p.add_argument("--readme", default="README.md")
     args = p.parse_args(argv)
     outputs = {}
-    for name, folder, needed in (("compare", args.compare, "summary.md"),
-                                 ("scaling", args.scaling, "summary.md"),
-                                 ("rules", args.rules, "rule_report.md"),
-                                 ("scaling_long", args.scaling_long, "summary.md")):
-        f = Path(folder)
+    for name, (_, needed) in DEFAULT_FOLDERS.items():
+        f = Path(getattr(args, name))
         if not (f / needed).exists():
             raise SystemExit(f"{f}/{needed} not found: run the study that writes it first")
         outputs[name] = BLOCKS[name](f)
