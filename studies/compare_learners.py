@@ -42,7 +42,7 @@ from harness.sweep import run_sweep
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, median_spread,
                             nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
                             report_written, study_parser)
-from studies import evidence
+from studies import evidence, number_format
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS, SCHEDULES,
                               curves_frame, finish_movement_frame, movement_run,
@@ -131,9 +131,10 @@ def parse_args(argv=None):
 def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                 whole_run_seeds=0, max_update_reads=DEFAULT_MAX_UPDATE_READS,
                 whole_run_max_reads=DEFAULT_WHOLE_RUN_MAX_READS, eval_every=None,
-                schedules=("batched",)) -> list[dict]:
+                schedules=("batched",), fmt=None) -> list[dict]:
     """One spec per (label, learner, hyper) of `runs`, task of `task_list` and seed. Only the
-    first task's first seeds are measured; with measure, the costliest runs (whole-run traces,
+    first task's first seeds are measured (in the number format `fmt`, studies/number_format.py:
+    part of every measuring spec, so of its key); with measure, the costliest runs (whole-run traces,
     then per-update measurements) come first so that the pool's last runs are short ones."""
     specs = []
     for label, learner, hyper in runs:
@@ -149,7 +150,7 @@ def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                                 reuse_max_reads=DEFAULT_REUSE_MAX_READS,
                                 whole_run=first and s < whole_run_seeds,
                                 whole_run_max_reads=float(whole_run_max_reads),
-                                schedules=list(schedules))
+                                schedules=list(schedules), **number_format.spec_format(fmt))
                 specs.append(spec)
     if measure:
         specs.sort(key=lambda sp: (not sp["whole_run"], not sp["measure"]))
@@ -234,10 +235,11 @@ def movement_table(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary_markdown(df, n_heldout, baselines, reference, target, measure) -> str:
+def summary_markdown(df, n_heldout, baselines, reference, target, measure, fmt=None) -> str:
     """summary.md: accuracy with 95% CIs, costs to the criteria with censoring, paired tests
-    against the reference, one update's figures."""
-    parts = ["## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
+    against the reference, one update's figures; `fmt` the measurements' number format."""
+    parts = ([number_format.note(fmt) + "\n\n"] if measure and fmt else []) + [
+             "## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
              evidence.accuracy_table(df, n_heldout),
              f"\nConstant-code baselines on the reported unseen part: best code in hindsight "
              f"{baselines['best']:.3f}; most frequent training code {baselines['majority']:.3f} "
@@ -293,13 +295,15 @@ def _main(argv):
                         measure_seeds=args.measure_seeds, whole_run_seeds=args.whole_run_seeds,
                         max_update_reads=args.max_update_reads,
                         whole_run_max_reads=args.whole_run_max_reads,
-                        eval_every=args.eval_every, schedules=args.schedules)
+                        eval_every=args.eval_every, schedules=args.schedules,
+                        fmt=number_format.study_format(args))
     print(f"compare_learners: {len(runs)} rows ({', '.join(labels)}) x {len(tasks)} data sets "
           f"x {args.seeds} seeds = {len(specs)} runs, {args.sweeps or 'default'} sweeps, "
           f"config {args.config}"
           + (f"; one update measured for {min(args.measure_seeds, args.seeds)} seeds of data set "
              f"0 (budget {args.max_update_reads:.2g} reads; schedules "
-             f"{','.join(args.schedules)}), the whole run traced for "
+             f"{','.join(args.schedules)}; {args.bytes_per_element} bytes per element), the "
+             f"whole run traced for "
              f"{min(args.whole_run_seeds, args.measure_seeds, args.seeds)} (budget "
              f"{args.whole_run_max_reads:.2g})" if measure else "; accuracy only"),
           file=sys.stderr)
@@ -338,7 +342,13 @@ def tables(out: Path, rows: list[dict], labels: list[str], reference: str, measu
         {n: i for i, n in enumerate(labels)}) if c.name == "learner" else c, kind="stable")
     baselines = {"best": task.constant_code_baseline("unseen")[1],
                  "majority": task.majority_code_baseline("unseen")[1]}
-    summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure)
+    try:
+        fmt = number_format.of_specs([r["spec"] for r in rows if (r.get("spec") or {}).get(
+            "measure")]) if measure else None
+    except ValueError as e:
+        raise StudyError(str(e)) from None
+    summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure,
+                               fmt)
     return target, write_outputs(out, rows, df, summary, baselines, measure)
 
 

@@ -74,6 +74,7 @@ from harness.schedules import SCHEDULES
 from harness.sweep import run_sweep
 from harness.training import run_update
 from studies.movement import update_columns
+from studies.number_format import measure_kwargs, study_format
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
                             nonneg_float, provenance, remove_stale, report_written, study_parser,
                             positive_int)
@@ -121,8 +122,9 @@ def measure_point(spec: dict) -> dict:
     batched; spec["bytedmd"], default True), its exact peak live bytes (the engine's liveness)
     and, when its reads are at most spec["max_energy_reads"], its energy on the default
     hierarchy (metrics.energy; otherwise `energy_note` says why not); with spec["memory"] ==
-    "update", the memray peak of one plain update in that schedule. Units: ByteDMD cost units;
-    reads and writes in elements; memory in bytes; energy in pJ."""
+    "update", the memray peak of one plain update in that schedule. Priced in the spec's number
+    format (studies/number_format.py). Units: ByteDMD cost units; reads and writes in elements;
+    memory in bytes; energy in pJ."""
     from harness.measure import measure_update, peak_memory_bytes
     from harness.sweep import make_learner, make_task
     task = make_task(spec.get("task"))
@@ -133,7 +135,8 @@ def measure_point(spec: dict) -> dict:
     if spec.get("bytedmd", True):
         rep, trace = measure_update(make_learner(spec, task), task, seed=seed,
                                     warm_sweeps=spec.get("warm_sweeps", WARM_SWEEPS),
-                                    reuse=False, schedule=sched, return_trace=True)
+                                    reuse=False, schedule=sched, return_trace=True,
+                                    **measure_kwargs(spec))
         out.update(update_columns(rep))
         out["peak_live_bytes"] = int(rep.peak_live_bytes)
         cap = spec.get("max_energy_reads")
@@ -228,7 +231,7 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
                         points[(n, sched, H, T)] = {
                             "status": "skipped",
                             "skip_reason": "the learner's Config has no n_hidden hyperparameter"}
-    probes = probe_specs(usable, hyper, args.schedules)
+    probes = probe_specs(usable, hyper, args.schedules, study_format(args))
     probe_rows = run_sweep(probes, args.out, desc="scaling probes", **sweep_kw) if probes else []
     models, probe_error = probe_models(usable, probes, probe_rows)
     measured: dict[tuple, list] = {}
@@ -274,10 +277,11 @@ def write_report(out, df: pd.DataFrame, args, wall: float | None, rows: bool = T
     atomic_write_csv(out / "history_overflow.csv", overflow)
     summary = summary_markdown(df, fits, args, wall, crossings, overflow)
     atomic_write_text(out / "summary.md", summary)
+    w = getattr(args, "bytes_per_element", None) or 8
     plot_cost(df, crossings, overflow, "bytedmd", out / "scaling.png",
-              "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
+              "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)", width=w)
     plot_cost(df, crossings, overflow, "energy_pj_per_update", out / "scaling_energy.png",
-              "energy per update (µJ, default hierarchy)", scale=1e-6)
+              "energy per update (µJ, default hierarchy)", scale=1e-6, width=w)
     return summary
 
 
@@ -301,6 +305,8 @@ def rerender(out) -> int:
     args = SimpleNamespace(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
     args.schedules = tuple(cfg.get("schedules") or ("batched",))
     args.max_energy_reads = cfg.get("max_energy_reads", float("nan"))
+    args.bytes_per_element = cfg.get("bytes_per_element") or 8      # before the flag: 8
+    args.price_as = cfg.get("price_as") or {}
     write_report(out, df, args, prov.get("wall_s"), rows=False)
     prov["report"] = {"git_commit": git_state()["commit"], "git_dirty": git_state()["dirty"],
                       "command": "python -m studies.scaling --report-only --out " + str(out)}
