@@ -3,6 +3,7 @@ movement next to generalization, with intervals and paired tests.
 
     python -m studies.compare_learners [--learners bptt,eprop] [--dataset-seeds 5] [--seeds 10]
                                        [--config tuned] [--reference bptt] [--full] [--quick]
+                                       [--bytes-per-element 8|4|2] [--price-as float16=1]
 
 The protocol (docs/protocol.md): every rule runs on the same network family at its tuned
 configuration (learners/tuned.json, chosen by `python -m studies.tune` on the validation split;
@@ -14,7 +15,9 @@ the first --measure-seeds seeds of the first data set, one warm update is measur
 arrays (ByteDMD, ARD, DMC, reads, writes, by phase and by label, reuse distances, energy on the
 default memory hierarchy, the program's peak live bytes, the memray peak of one plain update;
 with --schedules, the same update in each other schedule the rule supports); the other runs take
-that per-update cost when it was the identical program on every measured run. For the first
+that per-update cost when it was the identical program on every measured run. Every measurement
+is priced in one number format (--bytes-per-element, --price-as: docs/formats.md), said in
+summary.md's header. For the first
 --whole-run-seeds seeds the whole training run is traced as one program.
 
 Costs to a criterion count censored runs (never reached) at their whole budget and are reported
@@ -121,8 +124,10 @@ def parse_args(argv=None):
         given = [f for f, k in (("--measure-seeds", "measure_seeds"),
                                 ("--whole-run-seeds", "whole_run_seeds"),
                                 ("--max-update-reads", "max_update_reads"),
-                                ("--whole-run-max-reads", "whole_run_max_reads"))
-                 if getattr(raw, k) is not None]
+                                ("--whole-run-max-reads", "whole_run_max_reads"),
+                                ("--bytes-per-element", "bytes_per_element"),
+                                ("--price-as", "price_as"))
+                 if getattr(raw, k) not in (None, [])]
         if given:
             p.error(f"--accuracy-only measures nothing: {', '.join(given)} would be ignored")
     return args

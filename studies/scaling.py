@@ -5,6 +5,7 @@ execution schedule, and where a local rule moves less than BPTT (issue 13, item 
                               [--lengths 5,10,20,40,80] [--hidden 30,60] [--seeds 3]
                               [--sweeps 800] [--max-reads 1e8] [--max-energy-reads 3e8]
                               [--max-train-reads 3e11] [--out results/scaling] [--workers 2]
+                              [--bytes-per-element 8|4|2] [--price-as float16=1]
                               [--backend local|ray] [--quick]
 
 For every learner, schedule, hidden size H and sequence length T (fixed timing,
@@ -26,6 +27,9 @@ SequenceLookup(length=T)), one row of scaling.csv:
   otherwise of one plain update in the row's schedule; the column `peak_memory_of` says which.
   The one-update peak (the learner's own allocations, without the harness's evaluation) is also
   kept for every affordable point: `peak_memory_update_bytes`.
+
+Every measurement is priced in one number format (--bytes-per-element, default 8, and
+--price-as: docs/formats.md), said in summary.md and on the figures' axes.
 
 Each (learner, schedule, H, T) measurement and each training seed is one spec of
 harness.sweep.run_sweep (parallel, resumable from --out/runs/, failure-tolerant).

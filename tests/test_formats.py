@@ -284,6 +284,8 @@ def test_two_widths_never_share_a_results_folder(tmp_path, capsys):
     ("scaling", ["--price-as", "float16=9"], ["--price-as", "1..8"]),
     ("scaling", ["--price-as", "float16=1", "--price-as", "float16=2"], ["given twice"]),
     ("rule_report", ["--bytes-per-element", "4"], ["--bytes-per-element", "measures no"]),
+    ("compare_learners", ["--accuracy-only", "--bytes-per-element", "4"], ["--bytes-per-element",
+                                                                          "measures nothing"]),
     ("tune", ["--price-as", "float16=1"], ["--price-as", "measures no"]),
 ])
 def test_bad_format_flags_are_one_line_errors(module, argv, words, capsys):
