@@ -139,8 +139,9 @@ def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                 schedules=("batched",), fmt=None) -> list[dict]:
     """One spec per (label, learner, hyper) of `runs`, task of `task_list` and seed. Only the
     first task's first seeds are measured (in the number format `fmt`, studies/number_format.py:
-    part of every measuring spec, so of its key); with measure, the costliest runs (whole-run traces,
-    then per-update measurements) come first so that the pool's last runs are short ones."""
+    part of every measuring spec, so of its key); with measure, the costliest runs (whole-run
+    traces, then per-update measurements) come first so that the pool's last runs are short
+    ones."""
     specs = []
     for label, learner, hyper in runs:
         for ti, task_kwargs in enumerate(task_list):

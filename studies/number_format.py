@@ -107,7 +107,8 @@ def spec_format(fmt: dict | None) -> dict:
 
 def measure_kwargs(spec: dict) -> dict:
     """measure_update / measure_run keywords of a run's spec. A spec without the entries (a run
-    from before the flag existed) was measured at dtype widths, which is 8 bytes (harness.formats)."""
+    from before the flag existed) was measured at dtype widths, which is width 8
+    (harness.formats)."""
     return {"bytes_per_element": int(spec.get("bytes_per_element", DEFAULT_WIDTH)),
             "price_as": dict(spec.get("price_as") or {}) or None}
 
