@@ -15,8 +15,10 @@ noise-generator state) are passed through untracked and unpriced. Each update ru
 one three-phase driver, harness.training.run_update, with the tracker's phase tags, in the
 schedule asked for (schedule="per_sequence" or "online": the same phases, one sequence at a
 time, harness/schedules.py). bytes_per_element is the width of the default format
-(harness.formats: an array a rule stores narrower, e.g. eprop(trace_dtype="float16"), keeps its
-own width).
+(harness.formats: each value at min(bytes_per_element, its dtype's itemsize), so an array a rule
+stores narrower, e.g. eprop(trace_dtype="float16"), keeps its own width; None: each value at its
+dtype's itemsize, which equals 8). price_as {dtype: bytes}: values of that floating dtype priced
+at that width, not rounded to it (pricing only; docs/formats.md).
 
 Plain arrays (plain_arrays="input", the default here; metrics.tracking.Tracker's default is
 "constant"): an untracked array a learner creates or draws inside its update (np.zeros for h_0,
@@ -32,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.task import Batch, SequenceLookup
-from harness.formats import FormatTracker
+from harness.formats import FormatTracker, check_price_as
 from metrics.tracking import TrackedArray, Tracker
 from harness.schedules import check_schedule
 from harness.training import check_learner, check_task, run_update
@@ -155,7 +157,8 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
                    warm_sweeps: int = 3, bytes_per_element: int | None = None,
                    strict: bool = False, reuse: bool = True, return_trace: bool = False,
                    max_reads: int | None = None, reuse_max_reads: int | None = None,
-                   schedule: str = "batched", plain_arrays: str = "input"):
+                   schedule: str = "batched", plain_arrays: str = "input",
+                   price_as: dict | None = None):
     """Data movement of one update (forward, credit, update) as a function of (state, batch)
     returning the new state, after `warm_sweeps` plain updates. Returns a metrics Report (and
     the Trace with return_trace=True).
@@ -167,17 +170,18 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     schedule: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
     learner declares (else a one-line ValueError naming those it does); the warm-up runs in it too.
     plain_arrays: "input" (default) or "constant", how the learner's untracked arrays are priced
-    (module docstring)."""
+    (module docstring). bytes_per_element, price_as: the number format (module docstring; bytes)."""
     from metrics.reporting import report
     check_learner("measure_update", learner)
     task = check_task("measure_update", task)
     _check_count("measure_update", "warm_sweeps", warm_sweeps, 0)
     _check_count("measure_update", "seed", seed, 0)
     check_schedule(learner, schedule)
+    check_price_as(price_as)
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
-                       plain_arrays=plain_arrays)
+                       plain_arrays=plain_arrays, price_as=price_as)
     stepper = TrackedStep(tr, schedule=schedule)
     try:
         new_state, _ = stepper(learner, state, batch)
@@ -199,11 +203,12 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
                 strict: bool = False, reuse: bool = False, return_trace: bool = False,
                 max_reads: int | None = None, schedule: str = "batched",
                 plain_arrays: str = "input", spill_dir: str | None = None,
-                reads_estimate: int | None = None, spill_reads: int = 50_000_000):
+                reads_estimate: int | None = None, spill_reads: int = 50_000_000,
+                price_as: dict | None = None):
     """Train on tracked arrays and price the whole run as one program (the stack carried across
     sweeps, liveness exact, the final state kept). Returns (TrainResult, Report): the result's
     numbers are bit-identical to harness.train on plain arrays in the same `schedule`
-    (harness/schedules.py). plain_arrays: as measure_update.
+    (harness/schedules.py). plain_arrays, bytes_per_element, price_as: as measure_update.
 
     Trace storage (metrics/trace_store.py): every `spill_reads` reads the trace is stored as one
     compressed chunk (about 1 byte per read for BPTT) in a subfolder of `spill_dir` (default
@@ -223,7 +228,8 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
         check_free_space(spill_dir, float(reads_estimate) * BYTES_PER_READ_ESTIMATE,
                          f"a whole run of about {float(reads_estimate):.3g} reads")
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
-                       plain_arrays=plain_arrays, spill_dir=spill_dir, spill_reads=spill_reads)
+                       plain_arrays=plain_arrays, spill_dir=spill_dir, spill_reads=spill_reads,
+                       price_as=price_as)
     stepper = TrackedStep(tr, schedule=schedule)
     step = stepper
     if spill_dir is not None and reads_estimate is None:

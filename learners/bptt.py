@@ -17,6 +17,14 @@ units, 3 outputs.
 Every hidden state of the sequence is stored in the forward pass and replayed backwards: the
 memory (and data movement) that the other rules try to avoid.
 
+Number format of the stored history (history_dtype, default float64): "float32" or "float16"
+stores each h_{t+1} (and r_t when alpha != 1) rounded to that precision as it is kept
+(learners.rnn.store_as: one conversion per element), while the forward pass itself carries on in
+float64; the backward pass reads the rounded history (numpy computes 1 - r_t^2 in the history's
+dtype, each product with a float64 operand in float64), so the gradient is that of a narrower
+history and a measurement prices the stored values at their width (harness.formats,
+docs/formats.md). TBPTT shares this code and the option.
+
 What it needs that a synapse would not have: weight transport (W_hh^T and W_hy^T carry the
 error backwards), every hidden state of the sequence stored and replayed backwards in time, and,
 with clip_mode "global" (the v1 default), the global norm of the whole gradient. Not local.
@@ -29,13 +37,27 @@ clip 1.0; median validation accuracy 0.652 over tuning seeds 100-102 at 800 swee
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from learners.rnn import RNNLearner, join_segments
+from learners.base import one_of
+from learners.rnn import STORAGE_DTYPES, RNNConfig, RNNLearner, join_segments, store_as
+
+
+@dataclass
+class BPTTConfig(RNNConfig):
+    """The shared network's hyperparameters (v1 defaults) and the stored history's format."""
+    history_dtype: str = "float64"    # the stored h_t (and r_t): float64, float32 or float16
+
+    def validate(self):
+        super().validate()
+        one_of(self, "history_dtype", STORAGE_DTYPES)
 
 
 class BPTT(RNNLearner):
     name = "bptt"
+    Config = BPTTConfig
     SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
 
     def first_credited(self, T: int) -> int:
@@ -46,25 +68,27 @@ class BPTT(RNNLearner):
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
+        dt = self.config.history_dtype                 # the stored history's format
+        keep_r = self.config.alpha != 1.0              # at alpha = 1, r_t is h_{t+1}: kept once
         hs, rs, ys = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
             T = x.shape[1]
             keep = self.first_credited(T)
             h = np.zeros((x.shape[0], W_hh.shape[0]))  # h_0: (B, H)
-            H, R = ({0: h} if keep == 0 else {}), {}   # H[t] = h_t, R[t] = r_t, for t >= keep
-            for t in range(T):
+            H, R = ({0: store_as(h, dt)} if keep == 0 else {}), {}   # H[t] = h_t, R[t] = r_t
+            for t in range(T):                                       # (stored for t >= keep)
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)   # r_t: (B, H)
                 h = self.leak(h, r)                                # h_{t+1}: (B, H)
-                if t >= keep:
-                    R[t] = r
+                if t >= keep and keep_r:
+                    R[t] = store_as(r, dt)
                 if t + 1 >= keep:
-                    H[t + 1] = h
+                    H[t + 1] = store_as(h, dt)
             hs.append(H)
             rs.append(R)
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
         cache = {"y": join_segments(ys), "hs": hs}
-        if self.config.alpha != 1.0:
-            cache["rs"] = rs                           # at alpha = 1, r_t is h_{t+1}: kept once
+        if keep_r:
+            cache["rs"] = rs
         return cache
 
     def credit(self, state, batch, cache):

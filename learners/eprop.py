@@ -40,9 +40,11 @@ The sums over the B sequences equal the batched directions up to the order of th
 1e-12); then one update, as batched.
 
 Number format of the traces (trace_dtype, default float64): "float32" or "float16" stores each
-trace at that precision (every step's new trace rounded to it; numpy computes the step's sum in
-float64 and converts, one instruction per element), so the numbers are those of a narrower trace
-and the tracker prices the stored trace at its width (harness.formats).
+trace at that precision (every step's new trace rounded to it, learners.rnn.store_as: numpy
+computes kappa e_t in the trace's dtype, as it does for a Python float times a narrow array, the
+step's sum in float64, and converts, one instruction per element), so the numbers are those of a
+narrower trace and the tracker prices the stored trace at its width (harness.formats,
+docs/formats.md).
 
 The RFLO trace: with trace_decay=None, kappa = 1 - alpha, and the trace is exactly dh_{t+1}/dW
 through the unit's own leak (Murray 2019, eq. 12; e-prop's eligibility trace for leaky rate units):
@@ -79,10 +81,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from learners.base import number, one_of, positive
-from learners.rnn import N_OUT, RNNConfig, RNNLearner, join_segments
+from learners.rnn import N_OUT, STORAGE_DTYPES, RNNConfig, RNNLearner, join_segments, store_as
 
 FEEDBACK = ("random", "readout")
-TRACE_DTYPES = ("float64", "float32", "float16")
+TRACE_DTYPES = STORAGE_DTYPES
 
 
 @dataclass
@@ -161,8 +163,7 @@ class Eprop(RNNLearner):
     def stored(self, e):
         """A trace as stored: `e` itself in float64 (no operation), else rounded to trace_dtype
         (one conversion per element; the tracker prices the stored values at that width)."""
-        dt = self.config.trace_dtype
-        return e if dt == "float64" else e.astype(dt)
+        return store_as(e, self.config.trace_dtype)
 
     # ---- the online form: one sequence, one H x H trace (module docstring) ------------------
     def forward_online(self, state, seq):

@@ -39,7 +39,8 @@ forward weights), but a separate feedback pathway with its own fixed weights, an
 whole backward pass in time: every hidden state of the sequence stored and replayed backwards,
 like BPTT. "dfa" has no chain in time, but the error arrives only after the sequence, so it
 still keeps every h_t and r_t (each step's presynaptic activity and derivative). With clip_mode
-"global" the update also needs the gradient's global norm.
+"global" the update also needs the gradient's global norm. The stored history's number format is
+BPTT's option history_dtype (default float64).
 
 Defaults (feedback "fa", lr 0.02, the rest the v1 values): hand trials at seeds 0-2, 800 sweeps,
 where lr 0.05 left seed 0 with saturated units.
@@ -54,15 +55,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.bptt import BPTT
+from learners.bptt import BPTT, BPTTConfig
 from learners.base import one_of
-from learners.rnn import N_OUT, RNNConfig
+from learners.rnn import N_OUT
 
 FEEDBACK = ("fa", "dfa")
 
 
 @dataclass
-class FeedbackAlignmentConfig(RNNConfig):
+class FeedbackAlignmentConfig(BPTTConfig):
     """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     feedback: str = "fa"             # "fa": random B_hh through time; "dfa": error to every step
     lr: float = 0.02
@@ -85,7 +86,8 @@ class FeedbackAlignment(BPTT):
             state["B_hh"] = s * 0.7 / np.sqrt(H) * rng.standard_normal((H, H))   # for W_hh^T
         return state
 
-    # forward: BPTT's (learners/bptt.py), keeping every h_t (and r_t when alpha < 1)
+    # forward: BPTT's (learners/bptt.py), keeping every h_t (and r_t when alpha < 1), stored in
+    # history_dtype as BPTT's
 
     def credit(self, state, batch, cache):
         direct = self.config.feedback == "dfa"

@@ -31,6 +31,7 @@ WEIGHT_MATRICES = ("W_xh", "W_hh", "W_hy")
 N_OUT = 3                          # outputs: the task's 3-bit code (harness.task.N_OUTPUTS)
 CLIP_MODES = ("global", "per_parameter")
 MAX_HIDDEN = 1 << 16               # beyond it W_hh (H x H float64) exceeds 32 GB
+STORAGE_DTYPES = ("float64", "float32", "float16")   # formats a rule may store an array in
 
 
 @dataclass
@@ -155,6 +156,16 @@ class FreshNoiseEachUpdate:
         new = super().update(state, grads)
         new["noise_key"] = state["noise_key"] + np.array([0, 1], dtype=np.int64)
         return new
+
+
+def store_as(x, dtype: str):
+    """`x` as stored for later use in the number format `dtype` (one of STORAGE_DTYPES): `x`
+    itself for "float64" (no operation: the default program is unchanged), else rounded to that
+    dtype (one conversion per element). The stored array keeps the dtype, so a measurement
+    prices its values at that width (harness.formats) and numpy's arithmetic reads them as they
+    are: an operation between two stored values is computed in the narrow dtype, one with a
+    float64 operand in float64 (docs/formats.md)."""
+    return x if dtype == "float64" else x.astype(dtype)
 
 
 def join_segments(ys):

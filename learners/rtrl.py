@@ -25,6 +25,12 @@ With the loss at the last step only, dL/dW = dL/dh_T . dh_T/dW exactly: RTRL com
 gradient (to rounding, at every alpha), at O(H^4) work per step and O(H^3) memory per sequence,
 but with no storage of past states: the forward pass keeps only h_t and the influences.
 
+Number format of the influences (influence_dtype, default float64): "float32" or "float16"
+stores each step's new P_t rounded to that precision (learners.rnn.store_as: one conversion
+per element); the next step reads the rounded values (a product with a float64 operand is
+computed in float64), so the gradient is that of narrower influences and a measurement prices
+the stored values at their width (harness.formats, docs/formats.md).
+
 What it needs that a synapse would not have: the influence matrix, H x P per sequence (P the
 recurrent parameters: every unit's influence on every one of them, O(H^3) numbers), updated with
 W_hh applied to it (a unit's trace reads every other unit's: non-local); the readout's error sent
@@ -40,13 +46,27 @@ configuration, every configuration scoring exactly what BPTT's scored.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from learners.rnn import RNNLearner, join_segments
+from learners.base import one_of
+from learners.rnn import STORAGE_DTYPES, RNNConfig, RNNLearner, join_segments, store_as
+
+
+@dataclass
+class RTRLConfig(RNNConfig):
+    """The shared network's hyperparameters (v1 defaults) and the influences' number format."""
+    influence_dtype: str = "float64"    # the stored P_t: float64, float32 or float16
+
+    def validate(self):
+        super().validate()
+        one_of(self, "influence_dtype", STORAGE_DTYPES)
 
 
 class RTRL(RNNLearner):
     name = "rtrl"
+    Config = RTRLConfig
     SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
 
     def forward(self, state, batch):
@@ -54,14 +74,15 @@ class RTRL(RNNLearner):
         W_hy, b_y = state["W_hy"], state["b_y"]
         Hn, A = W_xh.shape                              # hidden units, letters
         eye = np.eye(Hn)                                # delta_ij: a constant
+        dt = self.config.influence_dtype                # the stored influences' format
         hTs, ys, Ps = [], [], []
         for x in batch.segments:                        # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                       # h_0: (B, H)
             # influences, laid out unit-first so that one matmul propagates the whole batch:
-            P_hh = np.zeros((Hn, b, Hn, Hn))            # P_hh[i, b, j, k] = dh_i/dW_hh[j, k]
-            P_xh = np.zeros((Hn, b, Hn, A))             # P_xh[i, b, j, a] = dh_i/dW_xh[j, a]
-            P_b = np.zeros((Hn, b, Hn))                 # P_b[i, b, j]     = dh_i/db_h[j]
+            P_hh = np.zeros((Hn, b, Hn, Hn), dt)        # P_hh[i, b, j, k] = dh_i/dW_hh[j, k]
+            P_xh = np.zeros((Hn, b, Hn, A), dt)         # P_xh[i, b, j, a] = dh_i/dW_xh[j, a]
+            P_b = np.zeros((Hn, b, Hn), dt)             # P_b[i, b, j]     = dh_i/db_h[j]
             for t in range(x.shape[1]):
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)              # r_t: (B, H)
                 D = (1 - r * r).T                                              # D_t: (H, B)
@@ -74,9 +95,9 @@ class RTRL(RNNLearner):
                 imm_xh = eye[:, None, :, None] * x[:, t][None, :, None, :]    # (H, B, H, A)
                 imm_b = eye[:, None, :]                                        # (H, 1, H)
                 # P_{t+1} = (1 - alpha) P_t + alpha D_t (prop + imm): the leak of the state itself
-                P_hh = self.leak(P_hh, D[:, :, None, None] * (prop_hh + imm_hh))
-                P_xh = self.leak(P_xh, D[:, :, None, None] * (prop_xh + imm_xh))
-                P_b = self.leak(P_b, D[:, :, None] * (prop_b + imm_b))
+                P_hh = store_as(self.leak(P_hh, D[:, :, None, None] * (prop_hh + imm_hh)), dt)
+                P_xh = store_as(self.leak(P_xh, D[:, :, None, None] * (prop_xh + imm_xh)), dt)
+                P_b = store_as(self.leak(P_b, D[:, :, None] * (prop_b + imm_b)), dt)
                 h = self.leak(h, r)                                            # h_{t+1}: (B, H)
             hTs.append(h)
             Ps.append((P_xh, P_hh, P_b))

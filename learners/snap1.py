@@ -29,6 +29,12 @@ When W_hh is diagonal the Jacobian is diagonal and P never leaves the kept patte
 (learners/eprop.py), whose trace decay kappa it replaces by the exact diagonal j_t.
 Cost: O(B H (H + A)) memory and work per step, like e-prop's traces; RTRL's are O(B H^2 (H + A)).
 
+Number format of the influences (influence_dtype, default float64): "float32" or "float16"
+stores each step's new S_t rounded to that precision (learners.rnn.store_as: one conversion
+per element); the next step reads the rounded values (a product with a float64 operand is
+computed in float64), so the gradient is that of narrower influences and a measurement prices
+the stored values at their width (harness.formats, docs/formats.md).
+
 What it needs that a synapse would not have: the trace of synapse k -> i uses only the unit's own
 D_t[i], its self-connection W_hh[i,i] and the presynaptic h_t[k] (local), but the learning signal
 dh_T = dz_y W_hy sends the output error back through the readout weights (weight transport of
@@ -46,13 +52,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNNConfig, RNNLearner, join_segments
+from learners.base import one_of
+from learners.rnn import STORAGE_DTYPES, RNNConfig, RNNLearner, join_segments, store_as
 
 
 @dataclass
 class SnAp1Config(RNNConfig):
     """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     lr: float = 0.02
+    influence_dtype: str = "float64"    # the stored S_t: float64, float32 or float16
+
+    def validate(self):
+        super().validate()
+        one_of(self, "influence_dtype", STORAGE_DTYPES)
 
 
 class SnAp1(RNNLearner):
@@ -66,20 +78,23 @@ class SnAp1(RNNLearner):
         Hn, A = W_xh.shape
         unit = np.arange(Hn)
         w_self = W_hh[unit, unit]                      # self-connections W_hh[i, i]: (H,)
+        dt = self.config.influence_dtype               # the stored influences' format
         hTs, ys, infl = [], [], []
         for x in batch.segments:                       # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
-            S_hh = np.zeros((b, Hn, Hn))               # S_hh[b, i, k] ~ dh_i / dW_hh[i, k]
-            S_xh = np.zeros((b, Hn, A))                # S_xh[b, i, a] ~ dh_i / dW_xh[i, a]
-            S_b = np.zeros((b, Hn))                    # S_b[b, i]     ~ dh_i / db_h[i]
+            S_hh = np.zeros((b, Hn, Hn), dt)           # S_hh[b, i, k] ~ dh_i / dW_hh[i, k]
+            S_xh = np.zeros((b, Hn, A), dt)            # S_xh[b, i, a] ~ dh_i / dW_xh[i, a]
+            S_b = np.zeros((b, Hn), dt)                # S_b[b, i]     ~ dh_i / db_h[i]
             for t in range(x.shape[1]):
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)          # r_t: (B, H)
                 aD = self.alpha_times(1 - r * r)                         # alpha D_t: (B, H)
                 j = aD * w_self if alpha == 1.0 else (1 - alpha) + aD * w_self   # j_t: (B, H)
-                S_hh = j[:, :, None] * S_hh + aD[:, :, None] * h[:, None, :]        # (B, H, H)
-                S_xh = j[:, :, None] * S_xh + aD[:, :, None] * x[:, t][:, None, :]  # (B, H, A)
-                S_b = j * S_b + aD                                                # (B, H)
+                S_hh = store_as(j[:, :, None] * S_hh + aD[:, :, None] * h[:, None, :],
+                                dt)                                                # (B, H, H)
+                S_xh = store_as(j[:, :, None] * S_xh + aD[:, :, None] * x[:, t][:, None, :],
+                                dt)                                                # (B, H, A)
+                S_b = store_as(j * S_b + aD, dt)                                   # (B, H)
                 h = self.leak(h, r)                                              # h_{t+1}
             hTs.append(h)
             infl.append((S_xh, S_hh, S_b))

@@ -44,6 +44,12 @@ after the network (W_hh's v1 draw is masked by it) and kept in the state as `con
 and unpriced: the sparse structure's index reads are not counted (at most H^2 bytes per update,
 small next to the influences).
 
+Number format of the influences (influence_dtype, default float64): "float32" or "float16"
+stores each step's new Q^j_t rounded to that precision (learners.rnn.store_as: one conversion
+per element); the next step reads the rounded values (a product with a float64 operand is
+computed in float64), so the gradient is that of narrower influences and a measurement prices
+the stored values at their width (harness.formats, docs/formats.md).
+
 What it needs that a synapse would not have: the influence of synapse k -> j on unit i is kept at
 unit i, so each unit i holds a trace for every synapse onto its presynaptic neighbours j, fed by
 W_hh[i, m] of its neighbours' traces (non-local to the synapse); the learning signal
@@ -62,8 +68,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learners.rnn import RNNConfig, RNNLearner, join_segments
-from learners.base import number
+from learners.rnn import STORAGE_DTYPES, RNNConfig, RNNLearner, join_segments, store_as
+from learners.base import number, one_of
 
 
 @dataclass
@@ -71,10 +77,12 @@ class SnAp2Config(RNNConfig):
     """Constructor defaults (hand trials, see the module docstring); the studies use `tuned()`."""
     density: float = 0.25          # probability that a recurrent connection k -> i exists
     lr: float = 0.02
+    influence_dtype: str = "float64"    # the stored Q^j_t: float64, float32 or float16
 
     def validate(self):
         super().validate()
         number(self, "density", lo=0, hi=1, lo_open=True)
+        one_of(self, "influence_dtype", STORAGE_DTYPES)
 
 
 def two_step_pattern(C: np.ndarray) -> list:
@@ -112,6 +120,7 @@ class SnAp2(RNNLearner):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         alpha, Hn = self.config.alpha, W_hh.shape[0]
+        dt = self.config.influence_dtype               # the stored influences' format
         pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j), slots
         # the connections among N(j), gathered once per update, slot by slot: (rows in slot, 1)
         W_slots = [[W_hh[i, k][:, None] for _, _, i, k in slots] for _, _, slots in pattern]
@@ -131,18 +140,19 @@ class SnAp2(RNNLearner):
                     imm = aD[:, j:j + 1] * pre                            # (B, m_j)
                     n, m = len(N), pre.shape[1]
                     if Q[j] is None:                                      # Q_0 = 0
-                        Q[j] = np.concatenate([imm[None], np.zeros((n - 1, b, m))], axis=0)
+                        Q[j] = store_as(np.concatenate([imm[None], np.zeros((n - 1, b, m))],
+                                                       axis=0), dt)
                         continue
                     # sum_{m in N(j)} W_hh[i, m] Q^j_t[m], over the connections only
                     Q2 = Q[j].reshape(n, b * m)
-                    prop = np.zeros_like(Q2)                              # (n_j, B m_j)
+                    prop = np.zeros_like(Q2, dtype=float)                 # (n_j, B m_j)
                     for s, (rows, src, _, _) in enumerate(slots):
                         term = W_slots[j][s] * Q2[src]
                         prop[rows] = term if s == 0 else prop[rows] + term
                     new = aDT[N][:, :, None] * prop.reshape(n, b, m)      # (n_j, B, m_j)
                     if alpha != 1.0:
                         new = (1 - alpha) * Q[j] + new
-                    Q[j] = np.concatenate([(new[0] + imm)[None], new[1:]], axis=0)
+                    Q[j] = store_as(np.concatenate([(new[0] + imm)[None], new[1:]], axis=0), dt)
                 h = self.leak(h, r)                                  # h_{t+1}
             hTs.append(h)
             infl.append(Q)

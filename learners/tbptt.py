@@ -16,9 +16,10 @@ in a segment, T steps, A letters, H hidden units.
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
 Only the last k + 1 hidden states are needed by the backward pass (the forward keeps just those).
-The code is BPTT's (learners/bptt.py) with the window: `first_credited(T) = max(T - k, 0)`. With
-k >= T it is full BPTT, the same floating-point operations in the same order, so training gives
-bit-identical parameters (at the same hyperparameters).
+The code is BPTT's (learners/bptt.py) with the window: `first_credited(T) = max(T - k, 0)`; so is
+the stored history's number format (history_dtype, default float64). With k >= T it is full
+BPTT, the same floating-point operations in the same order, so training gives bit-identical
+parameters (at the same hyperparameters).
 
 What it needs that a synapse would not have: BPTT's needs within its window of k steps: weight
 transport (W_hh^T and W_hy^T carry the error backwards), the last k + 1 hidden states stored and
@@ -38,13 +39,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from learners.bptt import BPTT
+from learners.bptt import BPTT, BPTTConfig
 from learners.base import integer
-from learners.rnn import RNNConfig
 
 
 @dataclass
-class TBPTTConfig(RNNConfig):
+class TBPTTConfig(BPTTConfig):
     k: int = 2                 # truncation window: credit flows back through the last k steps
     lr: float = 0.02
     clip: float | None = 1.0

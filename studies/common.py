@@ -19,6 +19,7 @@ from pathlib import Path
 from harness.io import atomic_write_text
 from harness.pool import Interrupted
 from studies.figures import STYLE, learner_style, pyplot, save_figure  # noqa: F401 (re-exported)
+from studies import number_format
 
 
 class StudyError(Exception):
@@ -81,13 +82,16 @@ def hyper_setting(s):
 COMMON = ("learners", "seeds", "workers", "out", "backend", "run_timeout")
 
 
-def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: int = 1) -> Parser:
+def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: int = 1,
+                 measures: bool = True) -> Parser:
     """A parser with the flags every study shares (same meaning everywhere), help showing this
-    study's defaults and what --quick changes. The study adds its own flags."""
+    study's defaults and what --quick changes. The study adds its own flags. measures=False: a
+    study that measures no data movement (it refuses the number-format flags)."""
     def d(k, fmt=str):
         q = f"; --quick: {fmt(quick[k])}" if k in quick else ""
         return f"default {fmt(defaults[k])}{q}"
     p = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.measures = measures
     g = p.add_argument_group("common to every study")
     if "learners" in defaults:
         g.add_argument("--learners", default=None, metavar="A,B",
@@ -118,6 +122,7 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: in
     g.add_argument("--hyper", type=hyper_setting, action="append", default=[],
                    metavar="LEARNER.NAME=VALUE",
                    help="set a hyperparameter, e.g. bptt.lr=0.05 (repeatable)")
+    number_format.add_format_flags(g)
     return p
 
 
@@ -137,6 +142,7 @@ def finish_args(p: Parser, argv, defaults: dict, quick: dict) -> argparse.Namesp
     for k, v in base.items():
         if getattr(args, k, None) is None:
             setattr(args, k, quick[k] if args.quick and k in quick else v)
+    number_format.finish_format(p, args, getattr(p, "measures", True))
     if args.backend == "ray" and args.workers is not None:
         p.error("--workers sets the local process pool; with --backend ray the cluster's CPUs "
                 "decide (drop --workers)")
@@ -204,14 +210,20 @@ def check_learners(names: list[str], hyper: dict[str, dict], task_kwargs: dict |
 def begin(args, study: str, task_kwargs: dict | None = None, reserved: dict | None = None):
     """The first steps of every study: its learners (checked), their --hyper settings (each
     learner constructed on the task; `reserved` hyperparameters, {name: flag}, are the study's
-    own), then its results folder claimed. Returns (names, hyper, task, out)."""
+    own), then its results folder claimed (refused when it holds results at another number
+    format: studies/number_format.py). Returns (names, hyper, task, out)."""
     names = learner_names(getattr(args, "learners", None))
     hyper = hyper_by_learner(args.hyper, names)
     for name, flag in (reserved or {}).items():
         if any(name in h for h in hyper.values()):
             raise StudyError(f"--hyper: {name} is set by {flag} in this study")
     task = check_learners(names, hyper, task_kwargs)
+    fmt = number_format.study_format(args)
+    conflict = None if args.force else number_format.folder_conflict(args.out, fmt)
+    if conflict and folder_owner(Path(args.out)) == study:
+        raise StudyError(conflict)
     out = prepare_out(args.out, study, args.force)
+    number_format.record(out, fmt)
     use_spill_dir(getattr(args, "spill_dir", None), out)
     return names, hyper, task, out
 

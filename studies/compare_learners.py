@@ -3,6 +3,7 @@ movement next to generalization, with intervals and paired tests.
 
     python -m studies.compare_learners [--learners bptt,eprop] [--dataset-seeds 5] [--seeds 10]
                                        [--config tuned] [--reference bptt] [--full] [--quick]
+                                       [--bytes-per-element 8|4|2] [--price-as float16=1]
 
 The protocol (docs/protocol.md): every rule runs on the same network family at its tuned
 configuration (learners/tuned.json, chosen by `python -m studies.tune` on the validation split;
@@ -14,7 +15,9 @@ the first --measure-seeds seeds of the first data set, one warm update is measur
 arrays (ByteDMD, ARD, DMC, reads, writes, by phase and by label, reuse distances, energy on the
 default memory hierarchy, the program's peak live bytes, the memray peak of one plain update;
 with --schedules, the same update in each other schedule the rule supports); the other runs take
-that per-update cost when it was the identical program on every measured run. For the first
+that per-update cost when it was the identical program on every measured run. Every measurement
+is priced in one number format (--bytes-per-element, --price-as: docs/formats.md), said in
+summary.md's header. For the first
 --whole-run-seeds seeds the whole training run is traced as one program.
 
 Costs to a criterion count censored runs (never reached) at their whole budget and are reported
@@ -42,7 +45,7 @@ from harness.sweep import run_sweep
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, median_spread,
                             nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
                             report_written, study_parser)
-from studies import evidence
+from studies import evidence, number_format
 from studies.configuration import add_config_flag, configured_hyper
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
                               DEFAULT_WHOLE_RUN_MAX_READS, MOVEMENT_COLUMNS, SCHEDULES,
@@ -120,8 +123,10 @@ def parse_args(argv=None):
         given = [f for f, k in (("--measure-seeds", "measure_seeds"),
                                 ("--whole-run-seeds", "whole_run_seeds"),
                                 ("--max-update-reads", "max_update_reads"),
-                                ("--whole-run-max-reads", "whole_run_max_reads"))
-                 if getattr(raw, k) is not None]
+                                ("--whole-run-max-reads", "whole_run_max_reads"),
+                                ("--bytes-per-element", "bytes_per_element"),
+                                ("--price-as", "price_as"))
+                 if getattr(raw, k) not in (None, [])]
         if given:
             p.error(f"--accuracy-only measures nothing: {', '.join(given)} would be ignored")
     return args
@@ -130,10 +135,12 @@ def parse_args(argv=None):
 def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                 whole_run_seeds=0, max_update_reads=DEFAULT_MAX_UPDATE_READS,
                 whole_run_max_reads=DEFAULT_WHOLE_RUN_MAX_READS, eval_every=None,
-                schedules=("batched",)) -> list[dict]:
+                schedules=("batched",), fmt=None) -> list[dict]:
     """One spec per (label, learner, hyper) of `runs`, task of `task_list` and seed. Only the
-    first task's first seeds are measured; with measure, the costliest runs (whole-run traces,
-    then per-update measurements) come first so that the pool's last runs are short ones."""
+    first task's first seeds are measured (in the number format `fmt`, studies/number_format.py:
+    part of every measuring spec, so of its key); with measure, the costliest runs (whole-run
+    traces, then per-update measurements) come first so that the pool's last runs are short
+    ones."""
     specs = []
     for label, learner, hyper in runs:
         for ti, task_kwargs in enumerate(task_list):
@@ -148,7 +155,7 @@ def build_specs(runs, seeds, sweeps, task_list, measure=False, measure_seeds=2,
                                 reuse_max_reads=DEFAULT_REUSE_MAX_READS,
                                 whole_run=first and s < whole_run_seeds,
                                 whole_run_max_reads=float(whole_run_max_reads),
-                                schedules=list(schedules))
+                                schedules=list(schedules), **number_format.spec_format(fmt))
                 specs.append(spec)
     if measure:
         specs.sort(key=lambda sp: (not sp["whole_run"], not sp["measure"]))
@@ -224,10 +231,11 @@ def movement_table(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary_markdown(df, n_heldout, baselines, reference, target, measure) -> str:
+def summary_markdown(df, n_heldout, baselines, reference, target, measure, fmt=None) -> str:
     """summary.md: accuracy with 95% CIs, costs to the criteria with censoring, paired tests
-    against the reference, one update's figures."""
-    parts = ["## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
+    against the reference, one update's figures; `fmt` the measurements' number format."""
+    parts = ([number_format.note(fmt) + "\n\n"] if measure and fmt else []) + [
+             "## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
              evidence.accuracy_table(df, n_heldout),
              f"\nConstant-code baselines on the reported unseen part: best code in hindsight "
              f"{baselines['best']:.3f}; most frequent training code {baselines['majority']:.3f} "
@@ -283,13 +291,15 @@ def _main(argv):
                         measure_seeds=args.measure_seeds, whole_run_seeds=args.whole_run_seeds,
                         max_update_reads=args.max_update_reads,
                         whole_run_max_reads=args.whole_run_max_reads,
-                        eval_every=args.eval_every, schedules=args.schedules)
+                        eval_every=args.eval_every, schedules=args.schedules,
+                        fmt=number_format.study_format(args))
     print(f"compare_learners: {len(runs)} rows ({', '.join(labels)}) x {len(tasks)} data sets "
           f"x {args.seeds} seeds = {len(specs)} runs, {args.sweeps or 'default'} sweeps, "
           f"config {args.config}"
           + (f"; one update measured for {min(args.measure_seeds, args.seeds)} seeds of data set "
              f"0 (budget {args.max_update_reads:.2g} reads; schedules "
-             f"{','.join(args.schedules)}), the whole run traced for "
+             f"{','.join(args.schedules)}; {args.bytes_per_element} bytes per element), the "
+             f"whole run traced for "
              f"{min(args.whole_run_seeds, args.measure_seeds, args.seeds)} (budget "
              f"{args.whole_run_max_reads:.2g})" if measure else "; accuracy only"),
           file=sys.stderr)
@@ -328,7 +338,13 @@ def tables(out: Path, rows: list[dict], labels: list[str], reference: str, measu
         {n: i for i, n in enumerate(labels)}) if c.name == "learner" else c, kind="stable")
     baselines = {"best": task.constant_code_baseline("unseen")[1],
                  "majority": task.majority_code_baseline("unseen")[1]}
-    summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure)
+    try:
+        fmt = number_format.of_specs([r["spec"] for r in rows if (r.get("spec") or {}).get(
+            "measure")]) if measure else None
+    except ValueError as e:
+        raise StudyError(str(e)) from None
+    summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure,
+                               fmt)
     return target, write_outputs(out, rows, df, summary, baselines, measure)
 
 

@@ -3,13 +3,17 @@ peak memory) and, when asked, its data movement measured: one warm update on tra
 the whole run traced as one program. A measurement that fails or is over its read budget leaves
 the training row intact, with the reason in `update_note` / `whole_run_note`.
 
-Units: ByteDMD cost units (docs/cost_model.md); reads/writes in elements; bytes in bytes.
+Units: ByteDMD cost units (docs/cost_model.md); reads/writes in elements; bytes in bytes. Every
+measurement is priced in the spec's number format (spec["bytes_per_element"], default 8, and
+spec["price_as"]: studies/number_format.py).
 """
 from __future__ import annotations
 
 import time
 
 import pandas as pd
+
+from studies.number_format import measure_kwargs
 
 DEFAULT_MAX_UPDATE_READS = 1_000_000_000
 DEFAULT_REUSE_MAX_READS = 20_000_000
@@ -123,7 +127,7 @@ def _schedules(spec, task, row):
             rep = measure_update(learner, task, seed=spec.get("seed", 0),
                                  warm_sweeps=spec.get("warm_sweeps", 3), reuse=False,
                                  max_reads=int(spec.get("max_update_reads", DEFAULT_MAX_UPDATE_READS)),
-                                 schedule=sched)
+                                 schedule=sched, **measure_kwargs(spec))
             row[f"bytedmd_per_update_{sched}"] = int(rep.bytedmd)
         except Exception as e:
             notes.append(f"{sched}: " + ("skipped (over --max-update-reads)" if _over_budget(e)
@@ -147,7 +151,8 @@ def _measure_update(spec, task, row):
                                     warm_sweeps=spec.get("warm_sweeps", 3), reuse=True,
                                     max_reads=limit, return_trace=True,
                                     reuse_max_reads=spec.get("reuse_max_reads",
-                                                             DEFAULT_REUSE_MAX_READS))
+                                                             DEFAULT_REUSE_MAX_READS),
+                                    **measure_kwargs(spec))
     except Exception as e:          # the training row stays; the reason goes in the note
         if _over_budget(e):
             row["update_note"] = (f"skipped: one update makes more than {limit:.2g} reads "
@@ -194,7 +199,8 @@ def _whole_run(spec, task, row, rep):
         return
     try:
         result, wrep = measure_run(make_learner(spec, task), task, seed=spec.get("seed", 0),
-                                   sweeps=spec.get("sweeps"), reads_estimate=estimate)
+                                   sweeps=spec.get("sweeps"), reads_estimate=estimate,
+                                   **measure_kwargs(spec))
     except Exception as e:          # the training row stays; the reason goes in the note
         row["whole_run_note"] = _failed(e)
         return

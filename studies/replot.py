@@ -4,7 +4,8 @@
 
 compare_learners: with the run files the study used (results.json lists them), every table
 (results.csv, summary.md, curves.csv) and figure, by the study's own code; a folder without
-runs/, such as the committed one, rebuilds the pareto figure from results.csv only. scaling: scaling.png from scaling.csv and scaling_fits.csv.
+runs/, such as the committed one, rebuilds the pareto figure from results.csv only. scaling:
+the report (figures, fits, crossings, summary) from scaling.csv (studies.scaling --report-only).
 Every figure is written as PNG and PDF, atomically, with the same colours as the study's.
 """
 from __future__ import annotations
@@ -64,10 +65,11 @@ def replot_compare(folder: Path) -> list[str]:
 
 
 def replot_scaling(folder: Path) -> list[str]:
-    from studies.scaling_report import plot_scaling
-    df = pd.read_csv(folder / "scaling.csv")
-    fits = pd.read_csv(folder / "scaling_fits.csv")
-    return [Path(plot_scaling(df, fits, folder / "scaling.png")).name]
+    """The scaling report redrawn from scaling.csv (studies.scaling --report-only)."""
+    from studies.scaling import rerender
+    rerender(folder)
+    return ["scaling_fits.csv", "crossings.csv", "history_overflow.csv", "summary.md",
+            "scaling.png", "scaling_energy.png"]
 
 
 REPLOT = {"compare_learners": replot_compare, "scaling": replot_scaling}

@@ -254,7 +254,8 @@ def sentences(summary: pd.DataFrame, base: float, sweeps: int, per_seed=None) ->
 
 
 def parse_args(argv=None):
-    p = study_parser("python -m studies.rule_report", __doc__, DEFAULTS, QUICK)
+    p = study_parser("python -m studies.rule_report", __doc__, DEFAULTS, QUICK,
+                     measures=False)
     p.add_argument("--sweeps", type=positive_int, default=None,
                    help=f"sweeps per run (default {DEFAULT_SWEEPS}; --quick {QUICK['sweeps']})")
     a = finish_args(p, argv, DEFAULTS, QUICK)

@@ -6,6 +6,7 @@ execution schedule, and where a local rule moves less than BPTT (issue 13, item 
                               [--lengths 5,10,20,40,80] [--hidden 30,60] [--seeds 3]
                               [--sweeps 800] [--max-reads 1e8] [--max-energy-reads 3e8]
                               [--max-train-reads 3e11] [--out results/scaling] [--workers 2]
+                              [--bytes-per-element 8|4|2] [--price-as float16=1]
                               [--backend local|ray] [--quick]
 
 For every learner (at its tuned configuration, learners/tuned.json, with --hyper on top;
@@ -29,6 +30,9 @@ of scaling.csv:
   otherwise of one plain update in the row's schedule; the column `peak_memory_of` says which.
   The one-update peak (the learner's own allocations, without the harness's evaluation) is also
   kept for every affordable point: `peak_memory_update_bytes`.
+
+Every measurement is priced in one number format (--bytes-per-element, default 8, and
+--price-as: docs/formats.md), said in summary.md and on the figures' axes.
 
 Each (learner, schedule, H, T) measurement and each training seed is one spec of
 harness.sweep.run_sweep (parallel, resumable from --out/runs/, failure-tolerant).
@@ -78,6 +82,7 @@ from harness.sweep import run_sweep
 from harness.training import run_update
 from studies.movement import update_columns
 from studies.configuration import add_config_flag, configured_hyper
+from studies.number_format import measure_kwargs, study_format
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
                             nonneg_float, provenance, remove_stale, report_written, study_parser,
                             positive_int)
@@ -123,10 +128,12 @@ def _one_plain_update(learner, task, seed, schedule="batched"):
 def measure_point(spec: dict) -> dict:
     """One (learner, schedule, H, T): ByteDMD of one warm update in spec["schedule"] (default
     batched; spec["bytedmd"], default True), its exact peak live bytes (the engine's liveness)
-    and, when its reads are at most spec["max_energy_reads"], its energy on the default
-    hierarchy (metrics.energy; otherwise `energy_note` says why not); with spec["memory"] ==
-    "update", the memray peak of one plain update in that schedule. Units: ByteDMD cost units;
-    reads and writes in elements; memory in bytes; energy in pJ."""
+    and, when its reads are at most spec["max_energy_reads"], its energy on spec["hierarchy"]
+    (a MemoryHierarchy dict; default: the default hierarchy) (metrics.energy; otherwise
+    `energy_note` says why not); with spec["memory"] ==
+    "update", the memray peak of one plain update in that schedule. Priced in the spec's number
+    format (studies/number_format.py). Units: ByteDMD cost units; reads and writes in elements;
+    memory in bytes; energy in pJ."""
     from harness.measure import measure_update, peak_memory_bytes
     from harness.sweep import make_learner, make_task
     task = make_task(spec.get("task"))
@@ -137,7 +144,8 @@ def measure_point(spec: dict) -> dict:
     if spec.get("bytedmd", True):
         rep, trace = measure_update(make_learner(spec, task), task, seed=seed,
                                     warm_sweeps=spec.get("warm_sweeps", WARM_SWEEPS),
-                                    reuse=False, schedule=sched, return_trace=True)
+                                    reuse=False, schedule=sched, return_trace=True,
+                                    **measure_kwargs(spec))
         out.update(update_columns(rep))
         out["peak_live_bytes"] = int(rep.peak_live_bytes)
         cap = spec.get("max_energy_reads")
@@ -246,7 +254,7 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
                         points[(n, sched, H, T)] = {
                             "status": "skipped",
                             "skip_reason": "the learner's Config has no n_hidden hyperparameter"}
-    probes = probe_specs(usable, hyper, args.schedules)
+    probes = probe_specs(usable, hyper, args.schedules, study_format(args))
     probe_rows = run_sweep(probes, args.out, desc="scaling probes", **sweep_kw) if probes else []
     models, probe_error = probe_models(usable, probes, probe_rows)
     measured: dict[tuple, list] = {}
@@ -293,10 +301,11 @@ def write_report(out, df: pd.DataFrame, args, wall: float | None, rows: bool = T
     atomic_write_csv(out / "history_overflow.csv", overflow)
     summary = summary_markdown(df, fits, args, wall, crossings, overflow)
     atomic_write_text(out / "summary.md", summary)
+    w = getattr(args, "bytes_per_element", None) or 8
     plot_cost(df, crossings, overflow, "bytedmd", out / "scaling.png",
-              "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)")
+              "ByteDMD per update (cost units: Σ ⌈√depth⌉ per byte read)", width=w)
     plot_cost(df, crossings, overflow, "energy_pj_per_update", out / "scaling_energy.png",
-              f"energy per update (µJ, {hierarchy_name(h)})", scale=1e-6)
+              f"energy per update (µJ, {hierarchy_name(h)})", scale=1e-6, width=w)
     return summary
 
 
@@ -325,6 +334,8 @@ def rerender(out) -> int:
         from metrics.hierarchy import MemoryHierarchy
         args.hierarchy_obj = MemoryHierarchy.from_dict(cfg["hierarchy_levels"],
                                                        source=cfg.get("hierarchy") or "")
+    args.bytes_per_element = cfg.get("bytes_per_element") or 8      # before the flag: 8
+    args.price_as = cfg.get("price_as") or {}
     write_report(out, df, args, prov.get("wall_s"), rows=False)
     prov["report"] = {"git_commit": git_state()["commit"], "git_dirty": git_state()["dirty"],
                       "command": "python -m studies.scaling --report-only --out " + str(out)}

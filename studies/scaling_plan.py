@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from studies.number_format import spec_format, study_format
+
 PROBE_LENGTHS = (2, 3)
 PROBE_HIDDEN = (8, 16)
 WARM_SWEEPS = 3
@@ -67,11 +69,11 @@ def supports(name: str, schedule: str) -> bool:
     return schedule in supported(learners.get(name))
 
 
-def probe_specs(usable, hyper, schedules=("batched",)):
+def probe_specs(usable, hyper, schedules=("batched",), fmt=None):
     """Tiny measurements (PROBE_LENGTHS x PROBE_HIDDEN) of every learner in every listed schedule
-    it supports: the read estimates before anything long is run."""
+    it supports: the read estimates before anything long is run (in the number format `fmt`)."""
     return [_spec("measure_point", n, h, t, hyper.get(n), sched, warm_sweeps=WARM_SWEEPS,
-                  probe=True)
+                  probe=True, **spec_format(fmt))
             for n in usable for sched in schedules if supports(n, sched)
             for h in PROBE_HIDDEN for t in PROBE_LENGTHS]
 
@@ -150,7 +152,8 @@ def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error,
                                        warm_sweeps=WARM_SWEEPS, bytedmd=do_bytedmd,
                                        memory="update" if mem_update else None,
                                        max_energy_reads=args.max_energy_reads,
-                                       **hierarchy_extra(args)))
+                                       **hierarchy_extra(args),
+                                       **spec_format(study_format(args))))
                     plan.append(("measure", key, est))
                 if do_train:
                     for s in range(args.seeds):

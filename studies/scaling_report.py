@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from studies.common import cell, learner_style, pyplot, save_figure
+from studies import number_format
 from studies.scaling_plan import WARM_SWEEPS
 
 REFERENCE = "bptt"
@@ -189,6 +190,7 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
     overflow = history_overflow(df, h) if overflow is None else overflow
     hname = hierarchy_name(h)
     h = h or DEFAULT_HIERARCHY
+    width = getattr(args, "bytes_per_element", None) or 8      # studies/number_format.py
     levels = ", ".join(f"{lv.name} {lv.pj_per_byte:g} pJ/B" for lv in h.levels)
     lines = ["# Scaling with sequence length: data movement per update vs T", "",
              f"Fixed-timing SequenceLookup(length=T); hidden sizes "
@@ -199,9 +201,11 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
              f"{levels}, {h.pj_per_op:g} pJ/op), exact peak live bytes. Budgets: --max-reads "
              f"{args.max_reads:.2g} tracked reads per measured update, --max-energy-reads "
              f"{args.max_energy_reads:.2g}, --max-train-reads {args.max_train_reads:.2g}. "
-             "'skip' = over budget (reason in scaling.csv and below).", "",
-             "## ByteDMD per update", ""] + _table(df, "bytedmd", Ts)
-    lines += ["", f"## Energy per update (µJ, {hname})", ""]
+             "'skip' = over budget (reason in scaling.csv and below). "
+             + number_format.note(number_format.study_format(args)), "",
+             f"## ByteDMD per update ({width} bytes per value)", ""]
+    lines += _table(df, "bytedmd", Ts)
+    lines += ["", f"## Energy per update (µJ, {hname}, {width} bytes per value)", ""]
     lines += _table(df, "energy_pj_per_update", Ts, 1e-6)
     lines += ["", "## Peak live bytes of one update (KiB, exact)", ""]
     lines += _table(df, "peak_live_bytes", Ts, 1 / 1024, "{:.1f}")
@@ -308,11 +312,12 @@ def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame | None = N
 
 
 def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame, col: str,
-              path, ylabel: str, scale: float = 1.0):
+              path, ylabel: str, scale: float = 1.0, width: int | None = None):
     """Log-log cost per update (column `col`, times `scale`) vs T: each learner in its fixed
     colour (studies.figures.learner_style), one line style per schedule, one marker per H; dotted
     verticals where the reference's stored history (peak live bytes, one schedule and the
-    smallest H) first exceeds a cache level. Written as PNG and PDF."""
+    smallest H) first exceeds a cache level; `width`: the bytes per value priced (in the x label).
+    Written as PNG and PDF."""
     from matplotlib.lines import Line2D
     plt = pyplot()
     m = _measured(df, col)
@@ -331,7 +336,8 @@ def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame,
     ax.set_xticks(Ts)
     ax.set_xticklabels([str(t) for t in Ts], fontsize=8)
     ax.minorticks_off()
-    ax.set_xlabel("sequence length T (time steps per sequence)")
+    ax.set_xlabel("sequence length T (time steps per sequence)"
+                  + (f"; float64 values priced at {width} bytes" if width else ""))
     ax.set_ylabel(ylabel)
     cost = COSTS[col] if col in COSTS else col
     ax.set_title(plot_message(crossings, cost, df) if len(crossings) else f"{cost} per update",

@@ -214,7 +214,7 @@ def adopt(tables: dict, source_dir: str, path=TUNED_JSON) -> dict:
 
 
 def parse_args(argv=None):
-    p = study_parser("python -m studies.tune", __doc__, DEFAULTS, QUICK)
+    p = study_parser("python -m studies.tune", __doc__, DEFAULTS, QUICK, measures=False)
     p.add_argument("--budget", type=positive_int, default=None,
                    help=f"max trials per rule (default {BUDGET}, every rule alike; --quick 2)")
     p.add_argument("--tune-seeds", type=nonneg_int, nargs="+", default=None, metavar="SEED",

@@ -45,7 +45,7 @@ def test_learner_hyperparameter_fuzz(learner, field, value):
     # accepted: the value must be a sensible one of its kind
     v = getattr(obj.config, field)
     assert not isinstance(v, (str, list, dict, np.ndarray)) or field in (
-        "clip_mode", "feedback", "trace_dtype"), (field, value)
+        "clip_mode", "feedback", "trace_dtype", "history_dtype", "influence_dtype"), (field, value)
     if isinstance(v, float):
         assert math.isfinite(v), (field, value)
 
