@@ -9,6 +9,9 @@ import learners
 from harness.task import Batch
 from learners.rnn import RNN_PARAMS, RNNLearner
 
+import gradient_checks
+from gradient_checks import final_output_loss
+
 EXACT = [("bptt", {}), ("tbptt", {"k": 50}), ("rtrl", {})]
 
 
@@ -33,20 +36,8 @@ def case(seed, variable):
 
 
 def numerical_gradient(learner, state, batch, eps=1e-6):
-    """Central differences of L = 0.5 mean_b sum_i (y_i - t_i)^2 for every parameter entry."""
-    def loss(s):
-        d = learner.predict(s, batch) - batch.targets
-        return 0.5 * np.mean(np.sum(d * d, axis=1))
-    out = {}
-    for k in RNN_PARAMS:
-        g = np.zeros_like(state[k])
-        for idx in np.ndindex(g.shape):
-            plus, minus = state[k].copy(), state[k].copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            g[idx] = (loss(dict(state, **{k: plus})) - loss(dict(state, **{k: minus}))) / (2 * eps)
-        out[k] = g
-    return out
+    """Central differences of the final-output loss for every parameter entry."""
+    return gradient_checks.numerical_gradient(final_output_loss(learner, batch), state, eps=eps)
 
 
 @pytest.mark.parametrize("variable", [False, True])

@@ -15,6 +15,9 @@ import learners
 from harness.task import Batch
 from learners.checkpointed_bptt import ceil_sqrt
 
+import gradient_checks
+from gradient_checks import final_output_loss
+
 RULES = ["feedback_alignment", "checkpointed_bptt", "weight_perturbation"]
 HIDDEN = ("W_xh", "W_hh", "b_h")
 
@@ -49,20 +52,9 @@ def grads_of(learner, state, batch):
 
 
 def numerical_gradient(learner, state, batch, eps=1e-6):
-    """Central differences of L = 0.5 mean_b sum_i (y - target)^2 through learner.predict."""
-    def loss(s):
-        d = learner.predict(s, batch) - batch.targets
-        return 0.5 * np.mean(np.sum(d * d, axis=1))
-    out = {}
-    for name in learners.get("bptt").PARAMS:
-        num = np.zeros_like(state[name])
-        for i in np.ndindex(num.shape):
-            hi, lo = state[name].copy(), state[name].copy()
-            hi[i] += eps
-            lo[i] -= eps
-            num[i] = (loss(dict(state, **{name: hi})) - loss(dict(state, **{name: lo}))) / (2 * eps)
-        out[name] = num
-    return out
+    """Central differences of the final-output loss through learner.predict."""
+    return gradient_checks.numerical_gradient(final_output_loss(learner, batch), state,
+                                              learners.get("bptt").PARAMS, eps)
 
 
 def bptt_grads(state, batch, alpha=1.0):

@@ -99,7 +99,10 @@ def s_matmul(rec, a, b):
 
 
 def s_reduce(rec, a, axis, keepdims, mean=False):
-    axes = tuple(range(a.ndim)) if axis is None else (axis % a.ndim,)
+    if axis is None:
+        axes = tuple(range(a.ndim))
+    else:      # one axis or a tuple of them; the reduced elements in C order over those axes
+        axes = tuple(sorted(d % a.ndim for d in (axis if isinstance(axis, tuple) else (axis,))))
     kept = [d for d in range(a.ndim) if d not in axes]
     kshape = tuple(a.shape[d] for d in kept)
     rshape = tuple(a.shape[d] for d in axes)

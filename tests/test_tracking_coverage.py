@@ -17,7 +17,7 @@ from metrics.api import bytedmd, trace_call
 from metrics.engine import bytedmd_price
 from metrics.oracle import oracle_bytedmd
 from metrics.tracking import NotModelledError, TrackedArray, Tracker
-from test_tracking import Rec, s_args, s_elementwise, s_ids
+from test_tracking import Rec, s_args, s_cumsum, s_elementwise, s_ids, s_norm
 
 
 def _same_program(t1, t2):
@@ -162,22 +162,7 @@ def test_outer():
     assert bytedmd(np.outer, (a, b)) == bytedmd(lambda x, y: x[:, None] * y[None, :], (a, b))
 
 
-# ---- norm --------------------------------------------------------------------------------------
-def s_norm(rec, x, axes):
-    """x*x for every element (C order), the left-fold sums (one per output), then the sqrts:
-    the order of np.sqrt((x * x).sum(axis=axes))."""
-    sq = s_elementwise(rec, x, x)
-    kept = [d for d in range(x.ndim) if d not in axes]
-    T = np.transpose(sq, kept + list(axes)).reshape(-1, int(np.prod([x.shape[d] for d in axes])))
-    sums = np.empty(T.shape[0], object)
-    for p in range(T.shape[0]):
-        s = T[p, 0]
-        for k in range(1, T.shape[1]):
-            s = rec.op(s, T[p, k])
-        sums[p] = s
-    return s_elementwise(rec, sums)                    # then every sqrt, in output order
-
-
+# ---- norm: the order of np.sqrt((x * x).sum(axis=axes)), test_tracking.s_norm ----------------
 @pytest.mark.parametrize("shape,kw,axes", [
     ((5,), {}, (0,)), ((3, 4), {}, (0, 1)), ((3, 4), {"ord": "fro"}, (0, 1)),
     ((3, 4), {"axis": 1}, (1,)), ((3, 4), {"axis": 0, "keepdims": True}, (0,)),
@@ -223,22 +208,7 @@ def test_clip_maximum_minimum_sign():
         == bytedmd(np.sign, (x,)) == bytedmd(lambda a: np.maximum(a, 0.0), (x,))
 
 
-# ---- cumsum -------------------------------------------------------------------------------------
-def s_cumsum(rec, x, axis):
-    if axis is None:
-        x = x.reshape(-1)
-        axis = 0
-    moved = np.moveaxis(x, axis, -1)
-    out = np.empty(moved.shape, object)
-    for idx in np.ndindex(moved.shape[:-1]):
-        s = moved[idx + (0,)]
-        out[idx + (0,)] = s
-        for k in range(1, moved.shape[-1]):
-            s = rec.op(s, moved[idx + (k,)])
-            out[idx + (k,)] = s
-    return np.moveaxis(out, -1, axis)
-
-
+# ---- cumsum: test_tracking.s_cumsum -----------------------------------------------------------
 @pytest.mark.parametrize("shape,axis", [((5,), None), ((2, 3), None), ((2, 3), 0),
                                         ((2, 3), 1), ((2, 3, 2), -2), ((1,), 0)])
 def test_cumsum_matches_the_scalar_program(shape, axis):
