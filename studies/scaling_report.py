@@ -306,9 +306,11 @@ def plot_message(crossings: pd.DataFrame, cost: str, df: pd.DataFrame | None = N
                          for n, g in rows.groupby("learner", sort=True)) or "none"
     below = c[c["below_at_T_max"].astype(bool)]
     above = c[~c["below_at_T_max"].astype(bool)]
+    import textwrap
     T = int(c["T_max_common"].max())
-    return (f"{head}; against {REFERENCE} in its best schedule, measured up to T = {T}:\n"
-            f"below: {who(below)}; not below: {who(above)}")
+    lines = [f"{head}; against {REFERENCE} in its best schedule, measured up to T = {T}:"]
+    lines += textwrap.wrap(f"below: {who(below)}", 95) + textwrap.wrap(f"not below: {who(above)}", 95)
+    return "\n".join(lines)
 
 
 def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame, col: str,
@@ -321,11 +323,12 @@ def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame,
     from matplotlib.lines import Line2D
     plt = pyplot()
     m = _measured(df, col)
-    names = sorted(df["learner"].unique())
+    names = sorted(m["learner"].unique())      # the rules with a measured point
     hidden = sorted(df["n_hidden"].unique())
     scheds = [s for s in dict.fromkeys(df["schedule"]) if s in set(m["schedule"])]
     markers = dict(zip(hidden, ["o", "s", "^", "D", "v", "P"]))
-    fig, ax = plt.subplots(figsize=(7.4, 5.0))
+    many = len(names) > 6                     # the legend goes beside the axes
+    fig, ax = plt.subplots(figsize=(9.6, 5.6) if many else (7.4, 5.0))
     for (n, sched, H), g in m.groupby(["learner", "schedule", "n_hidden"]):
         g = g.sort_values("T")
         ax.plot(g["T"].astype(float), g[col].astype(float) * scale, color=learner_style(n)[0],
@@ -356,7 +359,11 @@ def plot_cost(df: pd.DataFrame, crossings: pd.DataFrame, overflow: pd.DataFrame,
                 fontsize=7, color="0.3", rotation=0, va="bottom")
     if marks:
         handles.append(Line2D([], [], color="0.45", linestyle=":", label=_overflow_legend(overflow)))
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", frameon=False)
+    if many:
+        ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False)
+    else:
+        ax.legend(handles=handles, fontsize=7.5, loc="upper left", frameon=False)
     fig.tight_layout()
     return save_figure(fig, path)
 
