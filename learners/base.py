@@ -41,8 +41,8 @@ sequence at a time: online = per_sequence.
 Target kinds (harness/task.py). `TARGETS` names the kinds of batch a rule learns from:
     "final"     one target per sequence, read at its last step: `batch.targets` (B, 3) (every rule)
     "per_step"  a target at every step: `batch.step_targets`, one (b, T, 3) array per segment,
-                and the loss summed over the steps (learners/rnn.py); declare it only where the
-                rule implements it. `batch.target_kind` says which kind a batch is.
+                and the per-step loss of learners/rnn.py (every step's error); declare it only
+                where the rule implements it. `batch.target_kind` says which kind a batch is.
 The default is ("final",); the harness refuses (one-line ValueError) a per_step task for a rule
 that does not declare it. The output `cache["y"]` stays the final step's, (B, 3), on both kinds.
 """

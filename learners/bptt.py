@@ -14,7 +14,7 @@ units, 3 outputs.
                  dh_t = (1 - alpha) dh_{t+1} + dz_t W_hh
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
-Per-step targets (a per_step task; the loss of learners/rnn.py, summed over the steps):
+Per-step targets (a per_step task; the loss of learners/rnn.py, a term at every step):
     forward   as above, and y_t = tanh(W_hy h_{t+1} + b_y) at every step (kept: (B, 3) each)
     loss      L = 0.5 * mean_b (1/T) sum_t sum_i (y_t,i - target_t,i)^2
     credit    for t = T-1..0:
