@@ -6,7 +6,8 @@
 Both run the learner's unmodified code on tracked arrays (metrics.tracking) and price the record
 with metrics.report. Costs are attributed to the phases forward / credit / update, and to named
 arrays: the state entries by their keys (W_hh, v_W_hh, ...), the batch ("inputs", "targets"),
-the forward cache ("cache:<key>") and the update directions ("grad:<key>"); anything else is
+the per-step targets of a per_step task ("step_targets"), the forward cache ("cache:<key>") and
+the update directions ("grad:<key>"); anything else is
 "(unnamed)" (temporaries inside a phase).
 
 Evaluation (accuracies, the per-sweep held-out forward) observes plain arrays and is not counted:
@@ -36,7 +37,7 @@ import numpy as np
 from harness.task import Batch, SequenceLookup
 from harness.formats import FormatTracker, check_price_as
 from metrics.tracking import TrackedArray, Tracker
-from harness.schedules import check_schedule
+from harness.schedules import check_schedule, check_targets
 from harness.training import check_learner, check_task, run_update
 
 PHASES = ("forward", "credit", "update")
@@ -65,7 +66,7 @@ class TrackedStep:
 
     The first call brings the state and batch in as the program's arguments (ByteDMD eager
     initialization: state entries in key order, then the batch's input segments, then the
-    targets; the first argument ends on top). A later batch equal to the previous one (fixed
+    targets, then (per_step tasks) the per-step targets; the first argument ends on top). A later batch equal to the previous one (fixed
     timing) is the same tracked data, read again; a new batch (variable timing) enters as fresh
     inputs pushed at no cost.
     """
@@ -88,7 +89,11 @@ class TrackedStep:
         return (prev is not None and len(prev.segments) == len(batch.segments)
                 and all(a.shape == b.shape and np.array_equal(a, b)
                         for a, b in zip(prev.segments, batch.segments))
-                and np.array_equal(prev.targets, batch.targets))
+                and np.array_equal(prev.targets, batch.targets)
+                and (prev.step_targets is None) == (batch.step_targets is None)
+                and (batch.step_targets is None
+                     or all(a.shape == b.shape and np.array_equal(a, b)
+                            for a, b in zip(prev.step_targets, batch.step_targets))))
 
     def bring_in(self, state: dict, batch: Batch):
         """Track the state (if plain) and the batch; returns (tracked state, tracked batch).
@@ -100,17 +105,20 @@ class TrackedStep:
         else:
             tb = None
         keys = [k for k, v in state.items() if _is_data(v)]
+        steps = list(batch.step_targets or [])        # per_step: after the targets
         if plain_state:
             n_seg = len(batch.segments)
-            extra = [] if tb is not None else list(batch.segments) + [batch.targets]
+            extra = [] if tb is not None else list(batch.segments) + [batch.targets] + steps
             tracked = self.tr.track_args(*[state[k] for k in keys], *extra)
             state = dict(state, **dict(zip(keys, tracked[:len(keys)])))
             if tb is None:
-                tb = Batch(segments=list(tracked[len(keys):len(keys) + n_seg]),
-                           targets=tracked[-1])
+                i = len(keys) + n_seg
+                tb = Batch(segments=list(tracked[len(keys):i]), targets=tracked[i],
+                           step_targets=list(tracked[i + 1:]) if steps else None)
         elif tb is None:
             tb = Batch(segments=[self.tr.track(s) for s in batch.segments],
-                       targets=self.tr.track(batch.targets))
+                       targets=self.tr.track(batch.targets),
+                       step_targets=[self.tr.track(s) for s in steps] if steps else None)
         self._plain_batch, self._tracked_batch = batch, tb
         return state, tb
 
@@ -125,6 +133,8 @@ class TrackedStep:
             self._name(v, k)
         self._name(tb.segments, "inputs")
         self._name(tb.targets, "targets")
+        if tb.step_targets is not None:
+            self._name(tb.step_targets, "step_targets")
         new_state, cache = run_update(learner, state, tb, phase=self.tr.phase,
                                       observe=self._observe, schedule=self.schedule)
         self.updates += 1
@@ -178,6 +188,7 @@ def measure_update(learner, task: SequenceLookup | None = None, seed: int = 0,
     _check_count("measure_update", "seed", seed, 0)
     check_schedule(learner, schedule)
     check_price_as(price_as)
+    check_targets(learner, task.target_kind)
     state, timing_rng = _warm_state(learner, task, seed, warm_sweeps, schedule)
     batch = task.train_batch(timing_rng)
     tr = FormatTracker(bytes_per_element=bytes_per_element, strict=strict, max_reads=max_reads,
@@ -222,6 +233,7 @@ def measure_run(learner, task: SequenceLookup | None = None, seed: int = 0,
     check_learner("measure_run", learner)
     task = check_task("measure_run", task)
     check_schedule(learner, schedule)
+    check_targets(learner, task.target_kind)
     spill_dir = resolve_spill_dir(spill_dir)
     n_sweeps = sweeps if sweeps is not None else default_sweeps(task)
     if spill_dir is not None and reads_estimate is not None:

@@ -42,15 +42,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.task import Batch
+from harness.task import TARGET_KINDS, Batch
 
 SCHEDULES = ("batched", "per_sequence", "online")
 
 
 @dataclass(frozen=True)
 class SequenceBatch(Batch):
-    """One sequence of a batch: `segments` = [x (1, T, A)], `targets` (1, 3); `size` is the whole
-    update's number of sequences B (the loss normalization), not the arrays' first dimension."""
+    """One sequence of a batch: `segments` = [x (1, T, A)], `targets` (1, 3) (on a per_step batch
+    also `step_targets` = [(1, T, 3)]); `size` is the whole update's number of sequences B (the
+    loss normalization), not the arrays' first dimension."""
     norm_size: int = 1
 
     @property
@@ -74,14 +75,35 @@ def check_schedule(learner, schedule) -> str:
     return schedule
 
 
+def target_kinds(learner) -> tuple:
+    """The target kinds a learner (instance or class) declares in TARGETS (default final)."""
+    return tuple(getattr(learner, "TARGETS", ("final",)))
+
+
+def check_targets(learner, kind) -> str:
+    """`kind` ("final" or "per_step", harness.task) if the learner supports it; a one-line
+    ValueError naming the rule and the kinds it supports."""
+    name = getattr(learner, "name", "") or type(learner).__name__
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"unknown target kind {kind!r}; kinds are {', '.join(TARGET_KINDS)}")
+    if kind not in target_kinds(learner):
+        raise ValueError(f"learner {name!r} does not support {kind} targets; it supports "
+                         f"{', '.join(target_kinds(learner))}")
+    return kind
+
+
 def sequences(batch: Batch):
-    """The sequences of `batch` in batch order, each a SequenceBatch normalized by batch.size.
-    Slices only (no copy, no instruction on tracked arrays)."""
+    """The sequences of `batch` in batch order, each a SequenceBatch normalized by batch.size
+    (with its per-step targets on a per_step batch). Slices only (no copy, no instruction on
+    tracked arrays)."""
     B, start = batch.size, 0
-    for x in batch.segments:                          # x: (b, T, A)
+    steps = batch.step_targets
+    for k, x in enumerate(batch.segments):           # x: (b, T, A)
         for i in range(x.shape[0]):
             yield SequenceBatch(segments=[x[i:i + 1]],
-                                targets=batch.targets[start + i:start + i + 1], norm_size=B)
+                                targets=batch.targets[start + i:start + i + 1],
+                                step_targets=None if steps is None else [steps[k][i:i + 1]],
+                                norm_size=B)
         start += x.shape[0]
 
 
@@ -115,6 +137,7 @@ def direction(learner, state: dict, batch: Batch, schedule: str = "batched", pha
     phase / observe: as harness.training.run_update (tagging "forward" and "credit" for every
     sequence; observe sees each sequence's cache, then the running sums after its credit)."""
     check_schedule(learner, schedule)
+    check_targets(learner, getattr(batch, "target_kind", "final"))
     tag = phase or (lambda name: contextlib.nullcontext())
     online = schedule == "online" and has_online_form(learner)
     units = [batch] if schedule == "batched" else sequences(batch)

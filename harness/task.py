@@ -15,6 +15,18 @@ unseen = pool[sort(perm[n_val:])]. The rule depends on dataset_seed only (not on
 the model seed). Inputs are one-hot letters; with variable timing each letter is held for
 1..max_timing steps.
 
+Targets (`target_kind`). "final" (the default, v1): one target per sequence, the teacher's code
+of the whole sequence, read at the last step. "per_step": a target at every step, the teacher's
+code of the prefix of letters seen up to that step,
+
+    code_k = sign(sum_{j <= k} W_teacher[:, seq_j] * pos_weight[j] + b_teacher)   (+1/-1, sign(0) = +1)
+
+for letter k = 0..length-1; under variable timing letter k is held for timing[k] steps and each of
+those steps has target code_k. The last step's target is code_{length-1}, the full sequence's
+code (bit for bit `targets`), so scoring (all-3-bit accuracy of the final output against
+`targets`) is the same on both kinds and generalization stays comparable. The data set, its
+splits and timings do not depend on `target_kind`.
+
 All random draws of the data set follow ../shared/seed/v1_procedure.md so that v1 numbers
 reproduce bit for bit; the unseen pool and its split use their own generators, so they never
 change the v1 draws (data set, train/held-out split, training timings).
@@ -41,9 +53,18 @@ class Batch:
     of a segment share one length T. Fixed timing gives one segment holding the whole batch;
     variable timing gives one segment per sequence (the v1 order). `targets` has shape
     (B, 3) with B = sum of the segments' b, in the same order; values are +1/-1.
+    `step_targets` (per_step tasks only; None on final ones) holds, for each segment, the target
+    of every step, shape (b, T, 3), +1/-1: the teacher's code of the prefix seen up to that step
+    (SequenceLookup's docstring); its last step equals `targets`.
     """
     segments: list
     targets: np.ndarray
+    step_targets: list | None = None
+
+    @property
+    def target_kind(self) -> str:
+        """"per_step" when the batch carries a target at every step, else "final"."""
+        return "final" if self.step_targets is None else "per_step"
 
     @property
     def size(self) -> int:
@@ -64,6 +85,7 @@ def _is_int(value) -> bool:
 MAX_SIZE = {"n_letters": 4096, "length": 4096, "n_sequences": 1_000_000, "n_train": 1_000_000,
             "max_timing": 4096}
 MAX_BATCH_BYTES = 4 << 30     # the largest one-hot batch (the unseen pool) must fit in 4 GiB
+TARGET_KINDS = ("final", "per_step")   # a target at the last step only, or at every step
 
 
 def _shown(value) -> str:
@@ -95,7 +117,9 @@ class SequenceLookup:
     size), n_train (training sequences; the rest are held-out `test`), variable_timing (a bool)
     and max_timing (each letter held 1..max_timing steps), dataset_seed (data set, its split and
     the unseen pool's split), teacher_seed, validation_fraction (share of the unseen pool, in
-    (0, 1), that becomes `validation_sequences`; the rest is the reported `unseen_sequences`).
+    (0, 1), that becomes `validation_sequences`; the rest is the reported `unseen_sequences`),
+    target_kind ("final": the code of the whole sequence at its last step, the v1 task;
+    "per_step": the code of the prefix seen so far at every step, see the module docstring).
     """
     n_letters: int = 5
     length: int = 5
@@ -106,6 +130,7 @@ class SequenceLookup:
     dataset_seed: int = 0
     teacher_seed: int = TEACHER_SEED
     validation_fraction: float = VALIDATION_FRACTION
+    target_kind: str = "final"
     # filled in __post_init__
     W_teacher: np.ndarray = field(init=False, repr=False)
     pos_weight: np.ndarray = field(init=False, repr=False)
@@ -129,6 +154,9 @@ class SequenceLookup:
             raise ValueError(f"SequenceLookup: variable_timing must be a bool (True/False), "
                              f"got {_shown(self.variable_timing)}")
         self.variable_timing = bool(self.variable_timing)
+        if not isinstance(self.target_kind, str) or self.target_kind not in TARGET_KINDS:
+            raise ValueError(f"SequenceLookup: target_kind must be one of "
+                             f"{', '.join(TARGET_KINDS)}, got {_shown(self.target_kind)}")
         f = self.validation_fraction
         if (isinstance(f, (bool, np.bool_)) or not isinstance(f, (int, float, np.integer, np.floating))
                 or not 0 < f < 1):
@@ -147,11 +175,13 @@ class SequenceLookup:
                              f"has fewer than the {UNSEEN_SAMPLE_SIZE} unseen sequences sampled")
         pool = space - self.n_sequences if space <= UNSEEN_LIST_LIMIT else UNSEEN_SAMPLE_SIZE
         steps = self.length * (self.max_timing if self.variable_timing else 1)
-        need = pool * steps * self.n_letters * 8
+        per_step = self.target_kind == "per_step"
+        need = pool * steps * (self.n_letters + (N_OUTPUTS if per_step else 0)) * 8
         if need > MAX_BATCH_BYTES:
             raise ValueError(f"SequenceLookup: n_letters={self.n_letters} x length={self.length}"
                              f"{f' x max_timing={self.max_timing}' if self.variable_timing else ''}"
-                             f" makes the unseen batch {need / 2**30:.1f} GiB of one-hot inputs "
+                             f" makes the unseen batch {need / 2**30:.1f} GiB of one-hot inputs"
+                             f"{' and per-step targets' if per_step else ''} "
                              f"(more than {MAX_BATCH_BYTES >> 30} GiB)")
         self._make_teacher()
         self._make_dataset()
@@ -172,6 +202,18 @@ class SequenceLookup:
             logits += self.W_teacher[:, seqs[:, t]].T * self.pos_weight[t]
         logits += self.b_teacher
         return np.where(logits >= 0, 1.0, -1.0)
+
+    def prefix_targets(self, sequences: np.ndarray) -> np.ndarray:
+        """Teacher codes of every prefix, shape (n, length, 3), +1/-1 (sign(0) = +1): entry
+        [:, k] is the code of letters 0..k (the module docstring); [:, -1] equals `targets`
+        bit for bit (the same sums in the same order)."""
+        seqs = np.asarray(sequences)
+        logits = np.zeros((seqs.shape[0], N_OUTPUTS))
+        codes = np.empty((seqs.shape[0], self.length, N_OUTPUTS))
+        for t in range(self.length):
+            logits += self.W_teacher[:, seqs[:, t]].T * self.pos_weight[t]
+            codes[:, t] = np.where(logits + self.b_teacher >= 0, 1.0, -1.0)
+        return codes
 
     # ---- data set --------------------------------------------------------------------------
     def _make_dataset(self):
@@ -249,11 +291,15 @@ class SequenceLookup:
 
     def _batch(self, seqs: np.ndarray, timings) -> Batch:
         targets = self.targets(seqs)
+        steps = self.prefix_targets(seqs) if self.target_kind == "per_step" else None
         if timings is None:
             x = np.eye(self.n_letters)[seqs]          # (B, T, n_letters)
-            return Batch(segments=[x], targets=targets)
+            return Batch(segments=[x], targets=targets,
+                         step_targets=None if steps is None else [steps])   # [(B, T, 3)]
         segs = [self.one_hot(s, t)[None] for s, t in zip(seqs, timings)]
-        return Batch(segments=segs, targets=targets)
+        if steps is not None:                         # letter k's code for each of its steps
+            steps = [np.repeat(c, t, axis=0)[None] for c, t in zip(steps, timings)]
+        return Batch(segments=segs, targets=targets, step_targets=steps)
 
     def train_batch(self, timing_rng: np.random.Generator | None = None) -> Batch:
         """The 20 training sequences in train order. Variable timing draws fresh timings from

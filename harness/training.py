@@ -156,6 +156,9 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     update, for anytime curves and the validation criterion (`first_sweep_reaching`).
     `schedule`: "batched" (default), "per_sequence" or "online" (harness/schedules.py), one the
     learner declares; a given `step` must run that schedule itself (harness.measure's does).
+    A per_step task (task.target_kind) needs a learner that declares it in TARGETS (else a
+    one-line ValueError); the rule learns from the per-step loss, while the logged `loss` and
+    every accuracy stay those of the final output against the full sequence's code.
     """
     check_learner("train", learner)
     task = check_task("train", task)
@@ -176,8 +179,9 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     test_batch = task.test_batch()
     eval_batches = ({"validation_acc": task.validation_batch(), "unseen_acc": task.unseen_batch()}
                     if eval_every is not None else {})
-    from harness.schedules import check_schedule
+    from harness.schedules import check_schedule, check_targets
     check_schedule(learner, schedule)
+    check_targets(learner, task.target_kind)
     if step is None:
         step = functools.partial(run_update, schedule=schedule)
 

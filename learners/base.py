@@ -37,6 +37,14 @@ A rule with a streaming form writes two optional methods and adds "online" to `S
                                                       `acc` (None before the first sequence)
 A rule that declares "online" without them (BPTT, TBPTT, RTRL) is its own online form one
 sequence at a time: online = per_sequence.
+
+Target kinds (harness/task.py). `TARGETS` names the kinds of batch a rule learns from:
+    "final"     one target per sequence, read at its last step: `batch.targets` (B, 3) (every rule)
+    "per_step"  a target at every step: `batch.step_targets`, one (b, T, 3) array per segment,
+                and the per-step loss of learners/rnn.py (every step's error); declare it only
+                where the rule implements it. `batch.target_kind` says which kind a batch is.
+The default is ("final",); the harness refuses (one-line ValueError) a per_step task for a rule
+that does not declare it. The output `cache["y"]` stays the final step's, (B, 3), on both kinds.
 """
 from __future__ import annotations
 
@@ -72,6 +80,8 @@ class Learner:
     SCHEDULES: ClassVar[tuple] = ("batched", "per_sequence")
     # False for a rule whose per_sequence direction is its own per-sequence draws (not batched's).
     PER_SEQUENCE_EQUALS_BATCHED: ClassVar[bool] = True
+    # Target kinds the rule learns from (see the module docstring; harness/task.py).
+    TARGETS: ClassVar[tuple] = ("final",)
 
     @classmethod
     def tuned_hyper(cls) -> dict:

@@ -14,6 +14,14 @@ units, 3 outputs.
                  dh_t = (1 - alpha) dh_{t+1} + dz_t W_hh
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py, a term at every step):
+    forward   as above, and y_t = tanh(W_hy h_{t+1} + b_y) at every step (kept: (B, 3) each)
+    loss      L = 0.5 * mean_b (1/T) sum_t sum_i (y_t,i - target_t,i)^2
+    credit    for t = T-1..0:
+                 dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2);  dW_hy += dz_y,t^T h_{t+1};
+                 db_y += sum_b dz_y,t;  dh_{t+1} += dz_y,t W_hy   (dh_T = dz_y,T-1 W_hy)
+                 then dz_t, dW_xh, dW_hh, db_h, dh_t as above
+
 Every hidden state of the sequence is stored in the forward pass and replayed backwards: the
 memory (and data movement) that the other rules try to avoid.
 
@@ -59,23 +67,32 @@ class BPTT(RNNLearner):
     name = "bptt"
     Config = BPTTConfig
     SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
+    TARGETS = ("final", "per_step")
 
-    def first_credited(self, T: int) -> int:
+    def first_credited(self, T: int, per_step: bool = False) -> int:
         """The earliest step t whose dz_t the backward pass reaches: 0, every step (tbptt:
-        T - k). The forward keeps h_t and r_t from that step on."""
+        T - k with a final target). The forward keeps h_t and r_t from that step on."""
         return 0
+
+    def starts_window(self, t: int, T: int) -> bool:
+        """Per-step targets: whether the error reaching h_{t+1} from later steps is dropped
+        there (the backward pass starts afresh at h_{t+1}): at t = T-1 only, nothing later
+        (tbptt: at the end of each truncation window)."""
+        return t == T - 1
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         dt = self.config.history_dtype                 # the stored history's format
         keep_r = self.config.alpha != 1.0              # at alpha = 1, r_t is h_{t+1}: kept once
-        hs, rs, ys = [], [], []
+        per_step = self.is_per_step(batch)
+        hs, rs, ys, steps = [], [], [], []
         for x in batch.segments:                       # x: (B, T, A)
             T = x.shape[1]
-            keep = self.first_credited(T)
+            keep = self.first_credited(T, per_step)
             h = np.zeros((x.shape[0], W_hh.shape[0]))  # h_0: (B, H)
             H, R = ({0: store_as(h, dt)} if keep == 0 else {}), {}   # H[t] = h_t, R[t] = r_t
+            Y = []                                                   # per_step: Y[t] = y_t, (B, 3)
             for t in range(T):                                       # (stored for t >= keep)
                 r = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)   # r_t: (B, H)
                 h = self.leak(h, r)                                # h_{t+1}: (B, H)
@@ -83,27 +100,41 @@ class BPTT(RNNLearner):
                     R[t] = store_as(r, dt)
                 if t + 1 >= keep:
                     H[t + 1] = store_as(h, dt)
+                if per_step:
+                    Y.append(np.tanh(h @ W_hy.T + b_y))            # y_t: (B, 3)
             hs.append(H)
             rs.append(R)
-            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+            ys.append(Y[-1] if per_step else np.tanh(h @ W_hy.T + b_y))   # (B, 3)
+            steps.append(Y)
         cache = {"y": join_segments(ys), "hs": hs}
         if keep_r:
             cache["rs"] = rs
+        if per_step:
+            cache["ys"] = steps                        # y_t of every step, per segment
         return cache
 
     def credit(self, state, batch, cache):
         W_hh, W_hy = state["W_hh"], state["W_hy"]
         rs = cache["rs"] if "rs" in cache else [{t - 1: h for t, h in H.items() if t > 0}
                                                 for H in cache["hs"]]
+        Ys = cache.get("ys") or [None] * len(batch.segments)
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), H, R in zip(segments, cache["hs"], rs):
+        for (x, y, targets), S, H, R, Y in zip(segments, self.step_targets(batch), cache["hs"],
+                                               rs, Ys):
             T = x.shape[1]
-            dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ H[T]                             # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            dh = dz_y @ W_hy                                       # dL/dh_T: (b, H)
-            for t in range(T - 1, self.first_credited(T) - 1, -1):
+            if S is None:                                          # the loss at step T-1 only
+                dz_y = self.readout_delta(y, targets, batch.size)  # (b, 3)
+                g["W_hy"] += dz_y.T @ H[T]                         # (3, H)
+                g["b_y"] += dz_y.sum(axis=0)
+                dh = dz_y @ W_hy                                   # dL/dh_T: (b, H)
+            for t in range(T - 1, self.first_credited(T, S is not None) - 1, -1):
+                if S is not None:                                  # the loss of step t
+                    dz_y = self.step_delta(Y[t], S[:, t], batch.size, T)   # (b, 3)
+                    g["W_hy"] += dz_y.T @ H[t + 1]                 # (3, H)
+                    g["b_y"] += dz_y.sum(axis=0)
+                    e = dz_y @ W_hy                                # (b, H)
+                    dh = e if self.starts_window(t, T) else dh + e     # dL/dh_{t+1}
                 dz = self.alpha_times(dh * (1 - R[t] * R[t]))      # dL/dz_t: (b, H)
                 g["W_xh"] += dz.T @ x[:, t]                        # (H, A)
                 g["W_hh"] += dz.T @ H[t]                           # (H, H)

@@ -21,6 +21,13 @@ al. Shapes: B sequences in a segment, T steps, A letters, H hidden units, 3 outp
                                  dh_t = (1 - alpha) dh_{t+1} + dz_t W_hh
     update    the shared optimizer (learners.rnn.RNNLearner.update)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the forward also emits
+y_t = tanh(W_hy h_{t+1} + b_y) at every step and keeps these outputs (3 numbers per sequence and
+step, not the states); in the backward walk, at every step t = e-1..s, before dz_t:
+                 dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2);  dW_hy += dz_y,t^T h_{t+1};
+                 db_y += sum_b dz_y,t;  dh_{t+1} = (t = T-1 ? 0 : dh_{t+1}) + dz_y,t W_hy
+(h_{t+1} the recomputed state), BPTT's per-step credit in BPTT's order.
+
 Every floating-point operation of the gradient is learners/bptt.py's, in BPTT's order, with the
 shared leak helpers (the recomputed states are the forward's states bit for bit: the same
 operations on the same numbers), so with BPTT's hyperparameters training gives BPTT's parameters
@@ -68,6 +75,7 @@ def ceil_sqrt(T: int) -> int:
 class CheckpointedBPTT(RNNLearner):
     name = "checkpointed_bptt"
     Config = CheckpointedBPTTConfig
+    TARGETS = ("final", "per_step")
 
     def interval(self, T: int) -> int:
         """The checkpoint interval for a segment of T steps."""
@@ -88,36 +96,52 @@ class CheckpointedBPTT(RNNLearner):
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
-        ckpts, ys = [], []
+        per_step = self.is_per_step(batch)
+        ckpts, ys, steps = [], [], []
         for x in batch.segments:                                   # x: (B, T, A)
             T = x.shape[1]
             k = self.interval(T)
             h = np.zeros((x.shape[0], W_hh.shape[0]))              # h_0: (B, H)
-            C = []                                                 # h_0, h_k, h_2k, ...
+            C, Y = [], []                                          # h_0, h_k, h_2k, ...; y_t
             for t in range(T):
                 if t % k == 0:
                     C.append(h)
                 h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
+                if per_step:
+                    Y.append(np.tanh(h @ W_hy.T + b_y))            # y_t: (B, 3)
             ckpts.append(C)
-            ys.append(np.tanh(h @ W_hy.T + b_y))                   # (B, 3)
-        return {"y": join_segments(ys), "checkpoints": ckpts}
+            ys.append(Y[-1] if per_step else np.tanh(h @ W_hy.T + b_y))   # (B, 3)
+            steps.append(Y)
+        cache = {"y": join_segments(ys), "checkpoints": ckpts}
+        if per_step:
+            cache["ys"] = steps                                    # y_t of every step
+        return cache
 
     def credit(self, state, batch, cache):
         W_hh, W_hy = state["W_hh"], state["W_hy"]
+        Ys = cache.get("ys") or [None] * len(batch.segments)
         g = self.zero_grads(state)
-        for (x, y, targets), C in zip(self.per_segment(batch, cache["y"]), cache["checkpoints"]):
+        for (x, y, targets), S, C, Y in zip(self.per_segment(batch, cache["y"]),
+                                            self.step_targets(batch), cache["checkpoints"], Ys):
             T = x.shape[1]
             k = self.interval(T)
-            dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
+            if S is None:
+                dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
             dh = None
             for i in range(len(C) - 1, -1, -1):                    # segments, the last first
                 s, e = i * k, min(i * k + k, T)
                 Hs, Rs = self._steps(state, x, C[i], s, e)         # recomputed: Hs[t - s] = h_t
-                if e == T:                                         # the readout, as in BPTT
+                if e == T and S is None:                           # the readout, as in BPTT
                     g["W_hy"] += dz_y.T @ Hs[-1]                   # (3, H)
                     g["b_y"] += dz_y.sum(axis=0)
                     dh = dz_y @ W_hy                               # dL/dh_T: (b, H)
                 for t in range(e - 1, s - 1, -1):
+                    if S is not None:                              # the loss of step t
+                        dz_y = self.step_delta(Y[t], S[:, t], batch.size, T)   # (b, 3)
+                        g["W_hy"] += dz_y.T @ Hs[t + 1 - s]        # (3, H)
+                        g["b_y"] += dz_y.sum(axis=0)
+                        e_t = dz_y @ W_hy                          # (b, H)
+                        dh = e_t if dh is None else dh + e_t       # dL/dh_{t+1}
                     r = Rs[t - s]                                  # r_t: (b, H)
                     dz = self.alpha_times(dh * (1 - r * r))        # dL/dz_t: (b, H)
                     g["W_xh"] += dz.T @ x[:, t]                    # (H, A)

@@ -25,6 +25,18 @@ T steps, A letters, H hidden units.
               dW_hh[i,j] = sum_b L[b,i] e^hh_T[b,i,j]   (likewise W_xh, b_h)
     update    the shared optimizer (learners.rnn), clip_mode "per_parameter" by default
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the learning signal of step t is
+that step's own output error, gating the trace as it is at that step (e-prop's
+dW = sum_t L_t e_t, Bellec et al. eq. 1; Murray's RFLO update), computed in the forward pass as
+soon as the error exists; nothing of step t is kept for later:
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t;  L_t = dz_y,t B_fb^T (or dz_y,t W_hy)
+              dW_hh[i,j] += sum_b L_t[b,i] e^hh_{t+1}[b,i,j]   (likewise W_xh, b_h)
+and the credit phase returns the sums. A special case where it is the exact gradient: with
+feedback "readout", kappa = 1 - alpha (trace_decay None) and W_hh = 0 the recurrent Jacobian is
+the leak (1 - alpha) I, the trace is dh_{t+1}/dW, and the update is BPTT's per-step gradient
+(to rounding; the test), at any alpha.
+
 Online form (schedule "online", harness/schedules.py): one sequence at a time, the trace is one
 H x H array (not B x H x H) and is used up at the sequence's end, where its loss arrives; the
 running sums of the update directions are the only thing kept across sequences. For one sequence
@@ -37,7 +49,10 @@ x_0..x_{T-1} (h, r, D vectors (H,)):
                      G^hy += dz_y h_T^T;  G^by += dz_y;  L = B_fb dz_y  (or W_hy^T dz_y)          (H,)
                      G^hh += L e^hh_T  (row i scaled by L_i);  likewise G^xh, G^bh
 The sums over the B sequences equal the batched directions up to the order of the sum (tested to
-1e-12); then one update, as batched.
+1e-12); then one update, as batched. Per-step targets: forward_online adds the credit of each
+step (as in the batched per-step form, with the sequence's vectors) into the sequence's own sums
+G (shaped like the parameters; the trace is still used up as it goes), and credit_online adds G
+into the running sums.
 
 Number format of the traces (trace_dtype, default float64): "float32" or "float16" stores each
 trace at that precision (every step's new trace rounded to it, learners.rnn.store_as: numpy
@@ -112,6 +127,7 @@ class Eprop(RNNLearner):
     name = "eprop"
     Config = EpropConfig
     SCHEDULES = ("batched", "per_sequence", "online")
+    TARGETS = ("final", "per_step")
 
     def init(self, task, rng):
         c = self.config
@@ -125,8 +141,10 @@ class Eprop(RNNLearner):
         W_hy, b_y = state["W_hy"], state["b_y"]
         alpha, kappa = self.config.alpha, self.config.kappa
         Hn, A = W_xh.shape
+        per_step = self.is_per_step(batch)
+        g = self.zero_grads(state) if per_step else None   # per_step: credited at each step
         hTs, ys, traces = [], [], []
-        for x in batch.segments:                       # x: (B, T, A)
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
             dt = self.config.trace_dtype
@@ -140,25 +158,39 @@ class Eprop(RNNLearner):
                 e_xh = self.stored(kappa * e_xh + aD[:, :, None] * x[:, t][:, None, :])  # (B, H, A)
                 e_b = self.stored(kappa * e_b + aD)                               # (B, H)
                 h = self.leak(h, r)                                      # h_{t+1}: (B, H)
+                if S is not None:                      # step t's error, gating e_{t+1} now
+                    y = np.tanh(h @ W_hy.T + b_y)                              # y_t: (B, 3)
+                    dz_y = self.step_delta(y, S[:, t], batch.size, x.shape[1])  # (B, 3)
+                    self.credit_at(g, state, dz_y, h, (e_xh, e_hh, e_b))
             hTs.append(h)
             traces.append((e_xh, e_hh, e_b))
-            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+            ys.append(y if per_step else np.tanh(h @ W_hy.T + b_y))      # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "g": g}
         return {"y": join_segments(ys), "h_T": hTs, "e": traces}
 
     def credit(self, state, batch, cache):
-        W_hy = state["W_hy"]
-        feedback = state["B_fb"].T if self.config.feedback == "random" else W_hy   # (3, H)
+        if "g" in cache:                               # per_step: credited in the forward pass
+            return cache["g"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), h_T, (e_xh, e_hh, e_b) in zip(segments, cache["h_T"], cache["e"]):
+        for (x, y, targets), h_T, e in zip(segments, cache["h_T"], cache["e"]):
             dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ h_T                              # exact local gradient (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            L = dz_y @ feedback                                    # learning signal: (b, H)
-            g["W_hh"] += (L[:, :, None] * e_hh).sum(axis=0)        # (H, H)
-            g["W_xh"] += (L[:, :, None] * e_xh).sum(axis=0)        # (H, A)
-            g["b_h"] += (L * e_b).sum(axis=0)                      # (H,)
+            self.credit_at(g, state, dz_y, h_T, e)
         return g
+
+    def credit_at(self, g, state, dz_y, h, e):
+        """Add the credit of a readout error dz_y (b, 3) at the state h (b, H) with the traces
+        e = (e_xh, e_hh, e_b) into the sums g: the readout's exact local gradient, and the
+        learning signal L gating the traces."""
+        e_xh, e_hh, e_b = e
+        feedback = state["B_fb"].T if self.config.feedback == "random" else state["W_hy"]  # (3, H)
+        g["W_hy"] += dz_y.T @ h                                    # exact local gradient (3, H)
+        g["b_y"] += dz_y.sum(axis=0)
+        L = dz_y @ feedback                                        # learning signal: (b, H)
+        g["W_hh"] += (L[:, :, None] * e_hh).sum(axis=0)            # (H, H)
+        g["W_xh"] += (L[:, :, None] * e_xh).sum(axis=0)            # (H, A)
+        g["b_h"] += (L * e_b).sum(axis=0)                          # (H,)
 
     def stored(self, e):
         """A trace as stored: `e` itself in float64 (no operation), else rounded to trace_dtype
@@ -171,25 +203,44 @@ class Eprop(RNNLearner):
         alpha, kappa = self.config.alpha, self.config.kappa
         Hn, A = W_xh.shape
         x = seq.segments[0][0]                         # the one sequence: (T, A)
+        S = None if seq.step_targets is None else seq.step_targets[0][0]   # per_step: (T, 3)
+        G = None if S is None else self.zero_grads(state)   # per_step: this sequence's sums
+        T = x.shape[0]
         h = np.zeros(Hn)                               # h_0: (H,)
         dt = self.config.trace_dtype
         e_hh, e_xh, e_b = np.zeros((Hn, Hn), dt), np.zeros((Hn, A), dt), np.zeros(Hn, dt)
-        for t in range(x.shape[0]):
+        for t in range(T):
             r = np.tanh(W_xh @ x[t] + W_hh @ h + b_h)          # r_t: (H,)
             aD = alpha * (1 - r * r)                           # alpha * D_t: (H,)
             e_hh = self.stored(kappa * e_hh + aD[:, None] * h[None, :])     # post x pre: (H, H)
             e_xh = self.stored(kappa * e_xh + aD[:, None] * x[t][None, :])  # (H, A)
             e_b = self.stored(kappa * e_b + aD)                             # (H,)
             h = self.leak(h, r)                                # h_{t+1}: (H,)
+            if S is not None:                                  # step t's error, used now
+                y = np.tanh(state["W_hy"] @ h + state["b_y"])  # y_t: (3,)
+                dz_y = self.step_delta(y, S[t], seq.size, T)   # (3,)
+                G = self.add_online(G, state, dz_y, h, (e_xh, e_hh, e_b))
+        if S is not None:
+            return {"y": y[None, :], "G": G}
         y = np.tanh(state["W_hy"] @ h + state["b_y"])          # (3,)
         return {"y": y[None, :], "h_T": h, "e": (e_xh, e_hh, e_b)}
 
     def credit_online(self, state, seq, cache, acc):
-        feedback = state["B_fb"] if self.config.feedback == "random" else state["W_hy"].T  # (H, 3)
+        if "G" in cache:                                        # per_step: the sequence's sums
+            G = cache["G"]
+            return dict(G) if acc is None else {k: acc[k] + G[k] for k in acc}
         g = self.zero_grads(state) if acc is None else dict(acc)
-        y, h_T, (e_xh, e_hh, e_b) = cache["y"][0], cache["h_T"], cache["e"]
+        y, h_T = cache["y"][0], cache["h_T"]
         dz_y = (y - seq.targets[0]) / seq.size * (1 - y * y)   # readout_delta: (3,)
-        g["W_hy"] = g["W_hy"] + dz_y[:, None] * h_T[None, :]  # (3, H)
+        return self.add_online(g, state, dz_y, h_T, cache["e"])
+
+    def add_online(self, g, state, dz_y, h, e):
+        """The sums g plus the credit of a readout error dz_y (3,) at the state h (H,) with the
+        one sequence's traces e = (e_xh, e_hh, e_b): new arrays (the running sums)."""
+        e_xh, e_hh, e_b = e
+        feedback = state["B_fb"] if self.config.feedback == "random" else state["W_hy"].T  # (H, 3)
+        g = dict(g)
+        g["W_hy"] = g["W_hy"] + dz_y[:, None] * h[None, :]    # (3, H)
         g["b_y"] = g["b_y"] + dz_y
         L = feedback @ dz_y                                     # learning signal: (H,)
         g["W_hh"] = g["W_hh"] + L[:, None] * e_hh               # (H, H)

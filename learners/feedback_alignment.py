@@ -24,6 +24,15 @@ sequences in a segment, T steps, A letters, H hidden units, 3 outputs; rows are 
                                (one B_hy shared by all steps, as the steps share their weights)
     update    the shared optimizer (learners.rnn.RNNLearner.update)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py; BPTT's forward keeps y_t): for
+t = T-1..0, dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2);  dW_hy += dz_y,t^T h_{t+1};
+db_y += sum_b dz_y,t;  e_t = dz_y,t B_hy^T, and then
+              feedback="fa":   dh_{t+1} += e_t  (dh_T = e_{T-1}); dz_t, dW, dh_t as above
+              feedback="dfa":  dz_t = alpha ((e_t + e_{t+1} + ... + e_{T-1}) * (1 - r_t^2)):
+                               the errors of step t and of every later step (which h_{t+1}
+                               reaches), each sent directly; with a final target it is the
+                               rule above
+
 With B_hy = W_hy^T and B_hh = W_hh^T, "fa" is BPTT exactly, bit for bit (the test): the
 products are written as in learners/bptt.py, with the shared leak helpers (at alpha = 1 the leak
 terms are not computed at all). The leak's own path (1 - alpha) dh_{t+1} is a unit's memory of
@@ -94,17 +103,29 @@ class FeedbackAlignment(BPTT):
         B_hy = state["B_hy"]                                       # (H, 3)
         B_hh = None if direct else state["B_hh"]                   # (H, H)
         g = self.zero_grads(state)
+        steps = self.step_targets(batch)
         for i, (x, y, targets) in enumerate(self.per_segment(batch, cache["y"])):
             T, H = x.shape[1], cache["hs"][i]                      # H[t] = h_t: (b, H)
             R = cache["rs"][i] if "rs" in cache else {t: H[t + 1] for t in range(T)}   # r_t
-            dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ H[T]                             # exact local gradient (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            e = dz_y @ B_hy.T                                      # random feedback: (b, H)
-            dh = e
+            S = steps[i]                                           # per_step: (b, T, 3)
+            if S is None:                                          # the loss at step T-1 only
+                dz_y = self.readout_delta(y, targets, batch.size)  # (b, 3)
+                g["W_hy"] += dz_y.T @ H[T]                         # exact local gradient (3, H)
+                g["b_y"] += dz_y.sum(axis=0)
+                e = dz_y @ B_hy.T                                  # random feedback: (b, H)
+                dh = e
             for t in range(T - 1, -1, -1):
+                if S is not None:                                  # the loss of step t
+                    dz_y = self.step_delta(cache["ys"][i][t], S[:, t], batch.size, T)  # (b, 3)
+                    g["W_hy"] += dz_y.T @ H[t + 1]                 # exact local gradient
+                    g["b_y"] += dz_y.sum(axis=0)
+                    e_t = dz_y @ B_hy.T                            # random feedback: (b, H)
+                    if direct:                                     # errors of steps t..T-1
+                        e = e_t if t == T - 1 else e + e_t
+                    else:                                          # dL/dh_{t+1}, fed back
+                        dh = e_t if t == T - 1 else dh + e_t
                 if direct:
-                    dh = e                                         # the same error at every step
+                    dh = e                                         # sent directly to step t
                 dz = self.alpha_times(dh * (1 - R[t] * R[t]))      # (b, H)
                 g["W_xh"] += dz.T @ x[:, t]                        # (H, A)
                 g["W_hh"] += dz.T @ H[t]                           # (H, H)

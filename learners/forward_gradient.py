@@ -26,6 +26,15 @@ B sequences in a segment, T steps, A letters, H hidden units; a dot marks a tang
                 dW_hy = dz_y^T h_T;  db_y = sum_b dz_y  (as node perturbation, e-prop, UORO)
     update    the shared optimizer (learners.rnn); the noise key's counter advances by one
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the directional derivative of
+the per-step loss, accumulated in the forward pass as each step's error appears (forward mode
+needs nothing of the past):
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              zdot_y,t = W_hy hdot_{t+1}  (+ V_hy h_{t+1} + V_by with tangent_readout)     (K, B, 3)
+              Ldot[k] += sum_{b,o} dz_y,t[b,o] zdot_y,t[k,b,o]
+              readout (tangent_readout False): dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t
+and the credit phase forms dtheta = (1/K) sum_k Ldot[k] V_k as above.
+
 Cost: K extra copies of the hidden state carried forward (O(K B H) memory), O(K B H (H + A))
 work per step; the tangent itself, one number per parameter and tangent, is read twice (in the
 JVP and in dtheta). The price is variance: n = H (H + A + 1) = 1,080 perturbed parameters at the default
@@ -74,6 +83,7 @@ class ForwardGradientConfig(RNNConfig):
 class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):
     name = "forward_gradient"
     Config = ForwardGradientConfig
+    TARGETS = ("final", "per_step")
 
     def perturbed(self) -> tuple:
         """Names of the parameters the tangent covers, in draw order."""
@@ -88,8 +98,12 @@ class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):
         Vt_xh = V["W_xh"].transpose(0, 2, 1)           # (K, A, H)
         Vt_hh = V["W_hh"].transpose(0, 2, 1)           # (K, H, H)
         V_b = V["b_h"][:, None, :]                     # (K, 1, H)
+        per_step = self.is_per_step(batch)
+        exact_readout = per_step and not self.config.tangent_readout
+        Ldot = 0.0                                     # per_step: summed as errors appear (K,)
+        g_out = self.zero_grads(state, ("W_hy", "b_y")) if exact_readout else None
         hTs, ys, zdots = [], [], []
-        for x in batch.segments:                       # x: (B, T, A)
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
             hdot = np.zeros((K, b, Hn))                # hdot_0: (K, B, H)
@@ -100,13 +114,31 @@ class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):
                 rdot = (1 - r * r) * zdot                                 # D_t zdot_t: (K, B, H)
                 hdot = self.leak(hdot, rdot)                              # hdot_{t+1}
                 h = self.leak(h, r)                                       # h_{t+1}
-            zdot_y = hdot @ W_hy.T                                        # (K, B, 3)
-            if self.config.tangent_readout:
-                zdot_y = zdot_y + h @ V["W_hy"].transpose(0, 2, 1) + V["b_y"][:, None, :]
+                if S is not None:                      # the loss of step t, differentiated now
+                    y = np.tanh(h @ W_hy.T + b_y)                         # y_t: (B, 3)
+                    dz_y = self.step_delta(y, S[:, t], batch.size, x.shape[1])   # (B, 3)
+                    zdot_y = self.zdot_readout(h, hdot, W_hy, V)          # (K, B, 3)
+                    Ldot = Ldot + (dz_y * zdot_y).sum(axis=(1, 2))        # (K,)
+                    if exact_readout:
+                        g_out["W_hy"] += dz_y.T @ h                       # (3, H)
+                        g_out["b_y"] += dz_y.sum(axis=0)
+            if per_step:
+                ys.append(y)
+                continue
             hTs.append(h)
-            zdots.append(zdot_y)
+            zdots.append(self.zdot_readout(h, hdot, W_hy, V))            # (K, B, 3)
             ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "Ldot": Ldot, "tangent": V, "readout": g_out}
         return {"y": join_segments(ys), "h_T": hTs, "zdot_y": zdots, "tangent": V}
+
+    def zdot_readout(self, h, hdot, W_hy, V):
+        """The tangent of the readout's input: zdot_y = W_hy hdot (+ V_hy h + V_by with
+        tangent_readout): (K, B, 3)."""
+        zdot_y = hdot @ W_hy.T                                            # (K, B, 3)
+        if self.config.tangent_readout:
+            zdot_y = zdot_y + h @ V["W_hy"].transpose(0, 2, 1) + V["b_y"][:, None, :]
+        return zdot_y
 
     def directional_derivative(self, batch, cache):
         """Ldot[k] = dL/dtheta . V_k for each tangent: (K,)."""
@@ -120,12 +152,17 @@ class ForwardGradient(FreshNoiseEachUpdate, RNNLearner):
     def credit(self, state, batch, cache):
         K = self.config.n_tangents
         V = cache["tangent"]
-        Ldot = self.directional_derivative(batch, cache)                          # (K,)
+        if "Ldot" in cache:                          # per_step: summed in the forward pass
+            Ldot = cache["Ldot"]                                                  # (K,)
+        else:
+            Ldot = self.directional_derivative(batch, cache)                      # (K,)
         g = {}
         for k, Vk in V.items():                      # dtheta = (1/K) sum_k Ldot[k] V_k
             c = Ldot.reshape((K,) + (1,) * (Vk.ndim - 1))
             g[k] = (c * Vk).sum(axis=0) if K == 1 else (c * Vk).sum(axis=0) / K
-        if not self.config.tangent_readout:          # the readout's exact local gradient
+        if cache.get("readout") is not None:         # per_step: the readout's, summed forward
+            g.update(cache["readout"])
+        elif not self.config.tangent_readout:        # the readout's exact local gradient
             g.update(self.zero_grads(state, ("W_hy", "b_y")))
             segments = self.per_segment(batch, cache["y"])
             for (_x, y, targets), h_T in zip(segments, cache["h_T"]):

@@ -23,6 +23,15 @@ as an eligibility: noise x presynaptic activity). Shapes: B sequences, T steps, 
     update    the shared optimizer (learners.rnn), clip_mode "per_parameter" by default; stores the
               noise generator's new state
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): each pass reads the readout at
+every step, y_t = tanh(W_hy h_{t+1} + b_y) (y~_t on the perturbed pass), and the loss of a
+sequence is its per-step loss l = (1/T) sum_t 0.5 |y_t - target_t|^2, summed as the pass goes
+(nothing of a step is kept); dL[b] = (l(y~_b) - l(y_b)) / B and the eligibilities as above; the
+readout's delta rule on the clean pass, dW_hy = sum_t dz_y,t^T h_{t+1}, db_y = sum_t sum_b dz_y,t,
+dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2), is summed during that pass. The estimator uses
+the whole sequence's loss change for every step's noise (REINFORCE's form, unbiased; a causal
+variant would correlate the noise of step t only with the losses of steps t..T-1).
+
 E[dL xi_t] / sigma^2 -> dL/dz_t as sigma -> 0 (z_t the unit's input, at any leak alpha: dz_t/dW is
 still the presynaptic activity), so the update follows the gradient on average; its variance grows
 with the number of perturbed units x steps (here H x T = 150 per sequence).
@@ -112,6 +121,7 @@ class NodePerturbation(RNNLearner):
     name = "node_perturbation"
     Config = NodePerturbationConfig
     SCHEDULES = ("batched", "per_sequence", "online")
+    TARGETS = ("final", "per_step")
     PER_SEQUENCE_EQUALS_BATCHED = False        # fresh noise for each sequence (module docstring)
 
     def init(self, task, rng):
@@ -120,14 +130,18 @@ class NodePerturbation(RNNLearner):
         state["noise_rng"] = pack_generator(np.random.default_rng(int(rng.integers(2 ** 63))))
         return state
 
-    def _run(self, state, x, noise=None):
+    def _run(self, state, x, noise=None, S=None, B=None, g_out=None):
         """One pass over a segment x (B, T, A); with `noise` (list of T arrays (B, H)) added to the
-        hidden inputs. Returns h_T and, when perturbed, the eligibilities E^xh, E^hh, E^b."""
+        hidden inputs. Returns h_T, when perturbed the eligibilities E^xh, E^hh, E^b, and with
+        per-step targets S (b, T, 3) (y_T, l): the last output and each sequence's per-step loss
+        (b,) (else None); given g_out, the readout's delta rule of every step is added into it
+        (B: the update's number of sequences)."""
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
-        b, Hn, A = x.shape[0], W_hh.shape[0], x.shape[2]
+        b, Hn, A, T = x.shape[0], W_hh.shape[0], x.shape[2], x.shape[1]
         h = np.zeros((b, Hn))                                  # (B, H)
         E_xh, E_hh, E_b = np.zeros((b, Hn, A)), np.zeros((b, Hn, Hn)), np.zeros((b, Hn))
-        for t in range(x.shape[1]):
+        loss = 0.0                                             # per_step: (b,)
+        for t in range(T):
             z = x[:, t] @ W_xh.T + h @ W_hh.T + b_h            # (B, H)
             if noise is not None:
                 xi = noise[t]                                  # (B, H)
@@ -136,26 +150,41 @@ class NodePerturbation(RNNLearner):
                 E_b = E_b + xi
                 z = z + xi
             h = self.leak(h, np.tanh(z))                       # h_{t+1}: (B, H)
-        return h, (E_xh, E_hh, E_b)
+            if S is not None:                                  # the loss of step t
+                y = np.tanh(h @ state["W_hy"].T + state["b_y"])    # y_t: (B, 3)
+                d = y - S[:, t]
+                loss = loss + 0.5 * (d * d).sum(axis=1) / T    # (b,)
+                if g_out is not None:                          # the readout's delta rule
+                    dz_y = d / (B * T) * (1 - y * y)           # step_delta, d reused: (b, 3)
+                    g_out["W_hy"] += dz_y.T @ h                # (3, H)
+                    g_out["b_y"] += dz_y.sum(axis=0)
+        return h, (E_xh, E_hh, E_b), (None if S is None else (y, loss))
 
     def forward(self, state, batch):
         W_hy, b_y = state["W_hy"], state["b_y"]
         sigma, Hn = self.config.sigma, state["W_hh"].shape[0]
         noise_rng = unpack_generator(state["noise_rng"])
-        hTs, ys, perturbed = [], [], []
-        for x in batch.segments:                               # x: (B, T, A)
-            h_T, _ = self._run(state, x)                       # clean pass
+        per_step = self.is_per_step(batch)
+        g_out = self.zero_grads(state, ("W_hy", "b_y")) if per_step else None
+        hTs, ys, perturbed, losses = [], [], [], []
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
+            h_T, _, clean = self._run(state, x, S=S, B=batch.size, g_out=g_out)   # clean pass
             hTs.append(h_T)
-            ys.append(np.tanh(h_T @ W_hy.T + b_y))             # (B, 3)
+            ys.append(np.tanh(h_T @ W_hy.T + b_y) if S is None else clean[0])    # (B, 3)
+            losses.append(None if S is None else clean[1])     # per_step: l (b,)
             runs = []
             for _ in range(self.config.n_perturb):             # perturbed passes
                 noise = [sigma * noise_rng.standard_normal((x.shape[0], Hn))
                          for _ in range(x.shape[1])]
-                g_T, E = self._run(state, x, noise)
-                runs.append((np.tanh(g_T @ W_hy.T + b_y), E))  # (y~ (B, 3), eligibilities)
+                g_T, E, pert = self._run(state, x, noise, S=S)
+                # (y~ (B, 3), or per_step its loss l~ (B,); eligibilities)
+                runs.append((np.tanh(g_T @ W_hy.T + b_y) if S is None else pert[1], E))
             perturbed.append(runs)
-        return {"y": join_segments(ys), "h_T": hTs, "perturbed": perturbed,
-                "noise_rng": pack_generator(noise_rng)}       # the generator after the draws
+        cache = {"y": join_segments(ys), "h_T": hTs, "perturbed": perturbed,
+                 "noise_rng": pack_generator(noise_rng)}      # the generator after the draws
+        if per_step:
+            cache.update(losses=losses, readout=g_out)
+        return cache
 
     def credit(self, state, batch, cache):
         c = self.config
@@ -163,15 +192,25 @@ class NodePerturbation(RNNLearner):
         g = self.zero_grads(state)
         scale = 1.0 / (c.sigma * c.sigma * c.n_perturb)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, tgt), h_T, runs in zip(segments, cache["h_T"], cache["perturbed"]):
-            d = y - tgt                                            # (b, 3)
-            loss = 0.5 * (d * d).sum(axis=1)                       # per-sequence loss (b,)
-            dz_y = d / B * (1 - y * y)                             # readout_delta, d reused
-            g["W_hy"] += dz_y.T @ h_T                              # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            for y_p, (E_xh, E_hh, E_b) in runs:
-                d_p = y_p - tgt
-                dL = (0.5 * (d_p * d_p).sum(axis=1) - loss) / B * scale   # (b,)
+        per_step = "losses" in cache
+        if per_step:                                   # the readout's, summed in the clean pass
+            g.update(cache["readout"])
+        losses = cache["losses"] if per_step else [None] * len(batch.segments)
+        for (x, y, tgt), h_T, runs, l in zip(segments, cache["h_T"], cache["perturbed"], losses):
+            if per_step:
+                loss = l                                           # per-sequence loss (b,)
+            else:
+                d = y - tgt                                        # (b, 3)
+                loss = 0.5 * (d * d).sum(axis=1)                   # per-sequence loss (b,)
+                dz_y = d / B * (1 - y * y)                         # readout_delta, d reused
+                g["W_hy"] += dz_y.T @ h_T                          # (3, H)
+                g["b_y"] += dz_y.sum(axis=0)
+            for out_p, (E_xh, E_hh, E_b) in runs:
+                if per_step:
+                    dL = (out_p - loss) / B * scale                # out_p = l~: (b,)
+                else:
+                    d_p = out_p - tgt                              # out_p = y~: (b, 3)
+                    dL = (0.5 * (d_p * d_p).sum(axis=1) - loss) / B * scale   # (b,)
                 g["W_hh"] += (dL[:, None, None] * E_hh).sum(axis=0)      # (H, H)
                 g["W_xh"] += (dL[:, None, None] * E_xh).sum(axis=0)      # (H, A)
                 g["b_h"] += (dL[:, None] * E_b).sum(axis=0)              # (H,)
@@ -190,28 +229,40 @@ class NodePerturbation(RNNLearner):
         x, tgt = seq.segments[0], seq.targets                 # (1, T, A), (1, 3)
         Hn, scale = state["W_hh"].shape[0], 1.0 / (c.sigma * c.sigma * c.n_perturb)
         noise_rng = unpack_generator(state["noise_rng"])
-        h_T, _ = self._run(state, x)                           # clean pass
-        y = np.tanh(h_T @ W_hy.T + b_y)                        # (1, 3)
-        d = y - tgt
-        loss = 0.5 * (d * d).sum(axis=1)                       # this sequence's loss (1,)
+        S = None if seq.step_targets is None else seq.step_targets[0]      # per_step: (1, T, 3)
+        g_out = None if S is None else self.zero_grads(state, ("W_hy", "b_y"))
+        h_T, _, clean = self._run(state, x, S=S, B=seq.size, g_out=g_out)  # clean pass
+        if S is None:
+            y = np.tanh(h_T @ W_hy.T + b_y)                    # (1, 3)
+            d = y - tgt
+            loss = 0.5 * (d * d).sum(axis=1)                   # this sequence's loss (1,)
+        else:
+            (y, loss), d = clean, None                         # its per-step loss (1,)
         G_xh, G_hh, G_b = (np.zeros((Hn, x.shape[2])), np.zeros((Hn, Hn)), np.zeros(Hn))
         for _ in range(c.n_perturb):                           # perturbed passes, one at a time
             noise = [c.sigma * noise_rng.standard_normal((1, Hn)) for _ in range(x.shape[1])]
-            g_T, (E_xh, E_hh, E_b) = self._run(state, x, noise)
-            d_p = np.tanh(g_T @ W_hy.T + b_y) - tgt
-            dL = (0.5 * (d_p * d_p).sum(axis=1) - loss) / seq.size * scale   # (1,)
+            g_T, (E_xh, E_hh, E_b), pert = self._run(state, x, noise, S=S)
+            if S is None:
+                d_p = np.tanh(g_T @ W_hy.T + b_y) - tgt
+                dL = (0.5 * (d_p * d_p).sum(axis=1) - loss) / seq.size * scale   # (1,)
+            else:
+                dL = (pert[1] - loss) / seq.size * scale       # (1,)
             G_hh = G_hh + (dL[:, None, None] * E_hh).sum(axis=0)   # E used up here: (H, H)
             G_xh = G_xh + (dL[:, None, None] * E_xh).sum(axis=0)   # (H, A)
             G_b = G_b + (dL[:, None] * E_b).sum(axis=0)            # (H,)
-        return {"y": y, "d": d, "h_T": h_T, "G": (G_xh, G_hh, G_b),
+        return {"y": y, "d": d, "h_T": h_T, "G": (G_xh, G_hh, G_b), "readout": g_out,
                 "noise_rng": pack_generator(noise_rng)}
 
     def credit_online(self, state, seq, cache, acc):
         g = self.zero_grads(state) if acc is None else dict(acc)
         y, G_xh, G_hh, G_b = cache["y"], *cache["G"]
-        dz_y = cache["d"] / seq.size * (1 - y * y)             # readout_delta, d reused: (1, 3)
-        g["W_hy"] = g["W_hy"] + dz_y.T @ cache["h_T"]          # (3, H)
-        g["b_y"] = g["b_y"] + dz_y.sum(axis=0)
+        if cache["readout"] is not None:                       # per_step: summed in the pass
+            g["W_hy"] = g["W_hy"] + cache["readout"]["W_hy"]
+            g["b_y"] = g["b_y"] + cache["readout"]["b_y"]
+        else:
+            dz_y = cache["d"] / seq.size * (1 - y * y)         # readout_delta, d reused: (1, 3)
+            g["W_hy"] = g["W_hy"] + dz_y.T @ cache["h_T"]      # (3, H)
+            g["b_y"] = g["b_y"] + dz_y.sum(axis=0)
         g["W_hh"] = g["W_hh"] + G_hh
         g["W_xh"] = g["W_xh"] + G_xh
         g["b_h"] = g["b_h"] + G_b

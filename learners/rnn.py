@@ -10,6 +10,18 @@ The network (v1 when alpha = 1), B sequences, T steps, A letters, H hidden units
 Exact gradient through the leak: dL/dh_t receives (1 - alpha) dL/dh_{t+1} directly plus
 alpha (1 - r_t^2) dL/dh_{t+1} through W_hh.
 
+Per-step targets (a per_step task, harness/task.py: `batch.step_targets`, target_t (b, T, 3)): the
+readout is read at every step and the loss is the mean over steps of the per-step loss,
+
+    y_t = tanh(W_hy h_{t+1} + b_y)  (t = 0..T-1; y_{T-1} is the final output y)
+    L = 0.5 * mean_b (1/T) sum_t sum_i (y_t,i - target_t,i)^2
+    dz_y,t = dL/d(W_hy h_{t+1} + b_y) = (y_t - target_t) / (B T) * (1 - y_t^2)      (b, 3)
+
+(T the sequence's own length; the 1/T keeps the loss on the final loss's scale at every T, so a
+step size carries over). With T = 1 it is the final loss. Each rule that declares "per_step" in
+TARGETS adds the loss of step t at h_{t+1}: dL/dh_{t+1} gains dz_y,t W_hy (or the rule's own
+feedback in place of W_hy^T), and the readout's gradient is sum_t dz_y,t^T h_{t+1}.
+
 The optimizer (v1 with clip_mode "global"), in order:
     (1) clip: "global" scales the whole gradient by clip / (norm + 1e-12) when its L2 norm over all
         parameters exceeds `clip` (a global quantity no synapse has); "per_parameter" does the same
@@ -104,6 +116,23 @@ class RNNLearner(Learner):
     def readout_delta(y, targets, B):
         """dL/dz_y for the readout y = tanh(z_y), L = 0.5 mean_b |y - target|^2: (b, 3)."""
         return (y - targets) / B * (1 - y * y)
+
+    @staticmethod
+    def step_delta(y_t, target_t, B, T):
+        """dL/dz_y,t for the readout y_t = tanh(z_y,t) at step t of a per_step segment of T
+        steps, L = 0.5 mean_b (1/T) sum_t |y_t - target_t|^2 (the module docstring): (b, 3)."""
+        return (y_t - target_t) / (B * T) * (1 - y_t * y_t)
+
+    @staticmethod
+    def is_per_step(batch) -> bool:
+        """Whether the batch carries a target at every step (harness.task, target_kind)."""
+        return getattr(batch, "step_targets", None) is not None
+
+    @staticmethod
+    def step_targets(batch) -> list:
+        """For each segment, its per-step targets (b, T, 3), or None on a final batch."""
+        steps = getattr(batch, "step_targets", None)
+        return list(steps) if steps is not None else [None] * len(batch.segments)
 
     @staticmethod
     def per_segment(batch, y):

@@ -21,6 +21,15 @@ at the step where the loss is read. Shapes: B sequences in a segment, T steps, A
               dW_hh[j,k] = sum_b sum_i dh_T[b,i] P^hh_T[b,i,j,k]   (likewise W_xh, b_h)
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the loss of step t is credited
+at step t, in the forward pass, as soon as h_{t+1} and P_{t+1} exist (real time: nothing of step
+t is kept for later):
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t;  dh = dz_y,t W_hy         (B, H)
+              dW_hh[j,k] += sum_b sum_i dh[b,i] P^hh_{t+1}[b,i,j,k]   (likewise W_xh, b_h)
+and the credit phase returns the sums. dL/dW = sum_t dL_t/dh_{t+1} . dh_{t+1}/dW: BPTT's per-step
+gradient (to rounding).
+
 With the loss at the last step only, dL/dW = dL/dh_T . dh_T/dW exactly: RTRL computes BPTT's
 gradient (to rounding, at every alpha), at O(H^4) work per step and O(H^3) memory per sequence,
 but with no storage of past states: the forward pass keeps only h_t and the influences.
@@ -68,6 +77,7 @@ class RTRL(RNNLearner):
     name = "rtrl"
     Config = RTRLConfig
     SCHEDULES = ("batched", "per_sequence", "online")    # online: one sequence at a time
+    TARGETS = ("final", "per_step")
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
@@ -75,8 +85,10 @@ class RTRL(RNNLearner):
         Hn, A = W_xh.shape                              # hidden units, letters
         eye = np.eye(Hn)                                # delta_ij: a constant
         dt = self.config.influence_dtype                # the stored influences' format
+        per_step = self.is_per_step(batch)
+        g = self.zero_grads(state) if per_step else None   # per_step: credited in real time
         hTs, ys, Ps = [], [], []
-        for x in batch.segments:                        # x: (B, T, A)
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                       # h_0: (B, H)
             # influences, laid out unit-first so that one matmul propagates the whole batch:
@@ -99,25 +111,37 @@ class RTRL(RNNLearner):
                 P_xh = store_as(self.leak(P_xh, D[:, :, None, None] * (prop_xh + imm_xh)), dt)
                 P_b = store_as(self.leak(P_b, D[:, :, None] * (prop_b + imm_b)), dt)
                 h = self.leak(h, r)                                            # h_{t+1}: (B, H)
+                if S is not None:                       # the loss of step t, credited now
+                    y = np.tanh(h @ W_hy.T + b_y)                                  # y_t: (B, 3)
+                    dz_y = self.step_delta(y, S[:, t], batch.size, x.shape[1])     # (B, 3)
+                    self.credit_at(g, state, dz_y, h, (P_xh, P_hh, P_b))
             hTs.append(h)
             Ps.append((P_xh, P_hh, P_b))
-            ys.append(np.tanh(h @ W_hy.T + b_y))        # (B, 3)
+            ys.append(y if per_step else np.tanh(h @ W_hy.T + b_y))        # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "g": g}
         return {"y": join_segments(ys), "h_T": hTs, "P": Ps}
 
     def credit(self, state, batch, cache):
-        W_hy = state["W_hy"]
-        Hn, A = state["W_xh"].shape
+        if "g" in cache:                                # per_step: credited in the forward pass
+            return cache["g"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (x, y, targets), h_T, (P_xh, P_hh, P_b) in zip(segments, cache["h_T"], cache["P"]):
-            b = x.shape[0]
+        for (x, y, targets), h_T, P in zip(segments, cache["h_T"], cache["P"]):
             dz_y = self.readout_delta(y, targets, batch.size)     # (b, 3)
-            g["W_hy"] += dz_y.T @ h_T                              # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            dh = dz_y @ W_hy                                       # dL/dh_T: (b, H)
-            # dL/dW = sum over units i and sequences b of dh_T[b, i] * P_T[i, b, ...]
-            dh_flat = dh.T.reshape(1, Hn * b)                      # (1, H*b), unit-major
-            g["W_hh"] += (dh_flat @ P_hh.reshape(Hn * b, Hn * Hn)).reshape(Hn, Hn)
-            g["W_xh"] += (dh_flat @ P_xh.reshape(Hn * b, Hn * A)).reshape(Hn, A)
-            g["b_h"] += (dh_flat @ P_b.reshape(Hn * b, Hn)).reshape(Hn)
+            self.credit_at(g, state, dz_y, h_T, P)
         return g
+
+    def credit_at(self, g, state, dz_y, h, P):
+        """Add the credit of a readout error dz_y (b, 3) at the state h (b, H) with influences
+        P = dh/dtheta into the sums g: the readout's gradient and dL/dW = dL/dh . P."""
+        P_xh, P_hh, P_b = P
+        Hn, b, A = P_xh.shape[0], P_xh.shape[1], P_xh.shape[3]
+        g["W_hy"] += dz_y.T @ h                                    # (3, H)
+        g["b_y"] += dz_y.sum(axis=0)
+        dh = dz_y @ state["W_hy"]                                  # dL/dh: (b, H)
+        # dL/dW = sum over units i and sequences b of dh[b, i] * P[i, b, ...]
+        dh_flat = dh.T.reshape(1, Hn * b)                          # (1, H*b), unit-major
+        g["W_hh"] += (dh_flat @ P_hh.reshape(Hn * b, Hn * Hn)).reshape(Hn, Hn)
+        g["W_xh"] += (dh_flat @ P_xh.reshape(Hn * b, Hn * A)).reshape(Hn, A)
+        g["b_h"] += (dh_flat @ P_b.reshape(Hn * b, Hn)).reshape(Hn)

@@ -23,6 +23,13 @@ H hidden units.
               dW_hh[i,k] = sum_b dh_T[b,i] S^hh_T[b,i,k]   (likewise W_xh, b_h)
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): as RTRL (learners/rtrl.py), the
+loss of step t is credited at step t in the forward pass, with the influences as they are then:
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t;  dh = dz_y,t W_hy           (B, H)
+              dW_hh[i,k] += sum_b dh[b,i] S^hh_{t+1}[b,i,k]   (likewise W_xh, b_h)
+and the credit phase returns the sums.
+
 Exactness. At T = 1 the influence is M_0 alone, which SnAp-1 keeps whole: the gradient is BPTT's.
 When W_hh is diagonal the Jacobian is diagonal and P never leaves the kept pattern: SnAp-1 is RTRL
 (at any alpha). Otherwise it drops every path through another unit: biased, like e-prop/RFLO
@@ -70,6 +77,7 @@ class SnAp1Config(RNNConfig):
 class SnAp1(RNNLearner):
     name = "snap1"
     Config = SnAp1Config
+    TARGETS = ("final", "per_step")
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
@@ -79,8 +87,10 @@ class SnAp1(RNNLearner):
         unit = np.arange(Hn)
         w_self = W_hh[unit, unit]                      # self-connections W_hh[i, i]: (H,)
         dt = self.config.influence_dtype               # the stored influences' format
+        per_step = self.is_per_step(batch)
+        g = self.zero_grads(state) if per_step else None   # per_step: credited in real time
         hTs, ys, infl = [], [], []
-        for x in batch.segments:                       # x: (B, T, A)
+        for x, St in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
             S_hh = np.zeros((b, Hn, Hn), dt)           # S_hh[b, i, k] ~ dh_i / dW_hh[i, k]
@@ -96,21 +106,34 @@ class SnAp1(RNNLearner):
                                 dt)                                                # (B, H, A)
                 S_b = store_as(j * S_b + aD, dt)                                   # (B, H)
                 h = self.leak(h, r)                                              # h_{t+1}
+                if St is not None:                     # the loss of step t, credited now
+                    y = np.tanh(h @ W_hy.T + b_y)                                # y_t: (B, 3)
+                    dz_y = self.step_delta(y, St[:, t], batch.size, x.shape[1])  # (B, 3)
+                    self.credit_at(g, state, dz_y, h, (S_xh, S_hh, S_b))
             hTs.append(h)
             infl.append((S_xh, S_hh, S_b))
-            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+            ys.append(y if per_step else np.tanh(h @ W_hy.T + b_y))      # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "g": g}
         return {"y": join_segments(ys), "h_T": hTs, "S": infl}
 
     def credit(self, state, batch, cache):
-        W_hy = state["W_hy"]
+        if "g" in cache:                               # per_step: credited in the forward pass
+            return cache["g"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (_x, y, targets), h_T, (S_xh, S_hh, S_b) in zip(segments, cache["h_T"], cache["S"]):
+        for (_x, y, targets), h_T, S in zip(segments, cache["h_T"], cache["S"]):
             dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
-            g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
-            g["W_hh"] += (dh[:, :, None] * S_hh).sum(axis=0)                      # (H, H)
-            g["W_xh"] += (dh[:, :, None] * S_xh).sum(axis=0)                      # (H, A)
-            g["b_h"] += (dh * S_b).sum(axis=0)                                    # (H,)
+            self.credit_at(g, state, dz_y, h_T, S)
         return g
+
+    def credit_at(self, g, state, dz_y, h, S):
+        """Add the credit of a readout error dz_y (b, 3) at the state h (b, H) with the SnAp-1
+        influences S = (S_xh, S_hh, S_b) into the sums g."""
+        S_xh, S_hh, S_b = S
+        g["W_hy"] += dz_y.T @ h                                                   # (3, H)
+        g["b_y"] += dz_y.sum(axis=0)
+        dh = dz_y @ state["W_hy"]                                                 # dL/dh: (b, H)
+        g["W_hh"] += (dh[:, :, None] * S_hh).sum(axis=0)                          # (H, H)
+        g["W_xh"] += (dh[:, :, None] * S_xh).sum(axis=0)                          # (H, A)
+        g["b_h"] += (dh * S_b).sum(axis=0)                                        # (H,)

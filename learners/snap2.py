@@ -27,6 +27,13 @@ recurrent connections C(j) = {k : C[j,k]}, every letter, the bias).
               dW_hh = 0 off the connectivity
     update    the shared optimizer (learners.rnn: clip, momentum, weight decay)
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): as RTRL (learners/rtrl.py), the
+loss of step t is credited at step t in the forward pass, with the influences Q_{t+1}:
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t;  dh = dz_y,t W_hy
+              (dW_hh[j, C(j)], dW_xh[j], db_h[j]) += sum_{i in N(j)} sum_b dh[b,i] Q^j_{t+1}[i,b,:]
+and the credit phase returns the sums.
+
 This is RTRL's recursion with the sum over m and the units i restricted to N(j), i.e. Menick et
 al.'s P_{t+1} = (M_t + J_t P_t) masked to the two-step pattern. Exactness: for T <= 2, and for any
 T when the pattern is closed (every unit reachable from j in any number of steps is already in
@@ -107,6 +114,7 @@ def two_step_pattern(C: np.ndarray) -> list:
 class SnAp2(RNNLearner):
     name = "snap2"
     Config = SnAp2Config
+    TARGETS = ("final", "per_step")
 
     def init(self, task, rng):
         state = super().init(task, rng)                    # the network first, then C
@@ -124,8 +132,10 @@ class SnAp2(RNNLearner):
         pattern = two_step_pattern(np.asarray(state["connectivity"]))  # N(j), C(j), slots
         # the connections among N(j), gathered once per update, slot by slot: (rows in slot, 1)
         W_slots = [[W_hh[i, k][:, None] for _, _, i, k in slots] for _, _, slots in pattern]
+        per_step = self.is_per_step(batch)
+        g = self.zero_grads(state) if per_step else None   # per_step: credited in real time
         hTs, ys, infl = [], [], []
-        for x in batch.segments:                       # x: (B, T, A)
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
             Q = [None] * Hn                            # Q^j: (n_j, B, m_j); None: Q_0 = 0
@@ -154,33 +164,45 @@ class SnAp2(RNNLearner):
                         new = (1 - alpha) * Q[j] + new
                     Q[j] = store_as(np.concatenate([(new[0] + imm)[None], new[1:]], axis=0), dt)
                 h = self.leak(h, r)                                  # h_{t+1}
+                if S is not None:                      # the loss of step t, credited now
+                    y = np.tanh(h @ W_hy.T + b_y)                              # y_t: (B, 3)
+                    dz_y = self.step_delta(y, S[:, t], batch.size, x.shape[1])  # (B, 3)
+                    self.credit_at(g, state, dz_y, h, Q, pattern)
             hTs.append(h)
             infl.append(Q)
-            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+            ys.append(y if per_step else np.tanh(h @ W_hy.T + b_y))    # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "g": g}
         return {"y": join_segments(ys), "h_T": hTs, "Q": infl, "pattern": pattern}
 
     def credit(self, state, batch, cache):
-        W_hy = state["W_hy"]
-        Hn, A = state["W_xh"].shape
+        if "g" in cache:                               # per_step: credited in the forward pass
+            return cache["g"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
         for (x, y, targets), h_T, Q in zip(segments, cache["h_T"], cache["Q"]):
-            b = x.shape[0]
             dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
-            g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
-            dhT = dh.T                                                            # (H, b)
-            g_hh = np.zeros_like(state["W_hh"])
-            rows_xh, rows_b = [], []
-            for j, (N, Cj, _) in enumerate(cache["pattern"]):
-                n, m = Q[j].shape[0], Q[j].shape[2]
-                row = (dhT[N].reshape(1, n * b) @ Q[j].reshape(n * b, m)).reshape(m)  # (m_j,)
-                c = len(Cj)
-                g_hh[j, Cj] = row[:c]
-                rows_xh.append(row[c:c + A])
-                rows_b.append(row[c + A:])
-            g["W_hh"] += g_hh                                                     # (H, H)
-            g["W_xh"] += np.concatenate(rows_xh).reshape(Hn, A)                   # (H, A)
-            g["b_h"] += np.concatenate(rows_b)                                    # (H,)
+            self.credit_at(g, state, dz_y, h_T, Q, cache["pattern"])
         return g
+
+    def credit_at(self, g, state, dz_y, h, Q, pattern):
+        """Add the credit of a readout error dz_y (b, 3) at the state h (b, H) with the SnAp-2
+        influences Q (one (n_j, b, m_j) array per unit j) into the sums g."""
+        Hn, A = state["W_xh"].shape
+        b = dz_y.shape[0]
+        g["W_hy"] += dz_y.T @ h                                                   # (3, H)
+        g["b_y"] += dz_y.sum(axis=0)
+        dh = dz_y @ state["W_hy"]                                                 # dL/dh: (b, H)
+        dhT = dh.T                                                                # (H, b)
+        g_hh = np.zeros_like(state["W_hh"])
+        rows_xh, rows_b = [], []
+        for j, (N, Cj, _) in enumerate(pattern):
+            n, m = Q[j].shape[0], Q[j].shape[2]
+            row = (dhT[N].reshape(1, n * b) @ Q[j].reshape(n * b, m)).reshape(m)  # (m_j,)
+            c = len(Cj)
+            g_hh[j, Cj] = row[:c]
+            rows_xh.append(row[c:c + A])
+            rows_b.append(row[c + A:])
+        g["W_hh"] += g_hh                                                         # (H, H)
+        g["W_xh"] += np.concatenate(rows_xh).reshape(Hn, A)                       # (H, A)
+        g["b_h"] += np.concatenate(rows_b)                                        # (H,)

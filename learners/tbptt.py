@@ -21,6 +21,23 @@ the stored history's number format (history_dtype, default float64). With k >= T
 BPTT, the same floating-point operations in the same order, so training gives bit-identical
 parameters (at the same hyperparameters).
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the convention is Williams &
+Peng's BPTT(k; k), the truncation used in practice. The sequence is cut into windows of k steps
+aligned at its end, [T-k, T), [T-2k, T-k), ..., the first one shorter when k does not divide T;
+the losses of a window's steps are carried back to the window's first step and no further (no
+error crosses a window boundary: the state entering a window is treated as a constant). So the
+loss of step t is credited through the steps back to its window's start (1 to k of them):
+
+    credit    for t = T-1..0:   (dz_y,t, dW_hy, db_y as in BPTT's per-step credit)
+                 dh_{t+1} = dz_y,t W_hy                      if t + 1 = T, T-k, T-2k, ... (a new window)
+                 dh_{t+1} = dh_{t+1} + dz_y,t W_hy           otherwise
+                 dz_t = alpha * dh_{t+1} * (1 - r_t^2);  dW_xh, dW_hh, db_h, dh_t as above
+
+With a final target only the last window holds a loss, and this is the rule above. With k >= T
+there is one window: BPTT's per-step gradient, bit for bit. The batched forward keeps every state
+of the sequence on a per_step task (the credit phase runs after the whole forward); a form that
+interleaves each window's backward pass with the forward would keep k + 1.
+
 What it needs that a synapse would not have: BPTT's needs within its window of k steps: weight
 transport (W_hh^T and W_hy^T carry the error backwards), the last k + 1 hidden states stored and
 replayed backwards in time, and, with clip_mode "global" (the default), the global norm of the
@@ -58,6 +75,11 @@ class TBPTT(BPTT):
     name = "tbptt"
     Config = TBPTTConfig
 
-    def first_credited(self, T: int) -> int:
-        """Credit reaches back through the last k steps only: t = T-1 .. max(T-k, 0)."""
-        return max(T - self.config.k, 0)
+    def first_credited(self, T: int, per_step: bool = False) -> int:
+        """Credit reaches back through the last k steps only: t = T-1 .. max(T-k, 0); with
+        per-step targets every step holds a loss and every window is credited: 0."""
+        return 0 if per_step else max(T - self.config.k, 0)
+
+    def starts_window(self, t: int, T: int) -> bool:
+        """Per-step targets: a new window ends at h_{t+1} when t + 1 = T, T-k, T-2k, ..."""
+        return (T - 1 - t) % self.config.k == 0

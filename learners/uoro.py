@@ -26,6 +26,13 @@ A letters, H hidden units; theta~ is kept as three arrays shaped like the parame
               dtheta = sum_b c[b] theta~_T[b]            (an unbiased estimate of BPTT's gradient)
     update    the shared optimizer (learners.rnn); the noise key's counter advances by one
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): the loss of step t is credited
+at step t in the forward pass, with the rank-one estimate of dh_{t+1}/dtheta as it is then:
+              y_t = tanh(W_hy h_{t+1} + b_y);  dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2)
+              dW_hy += dz_y,t^T h_{t+1};  db_y += sum_b dz_y,t;  dh = dz_y,t W_hy
+              c[b] = dh[b] . h~_{t+1}[b];  dtheta += sum_b c[b] theta~_{t+1}[b]
+(Tallec & Ollivier's online gradient estimate, summed over the steps); credit returns the sums.
+
 rho0, rho1 rescale the two factors so that the estimate's variance is least (Tallec & Ollivier,
 Proposition 1); they depend on nu_t only through |nu_t[i]| = 1, so unbiasedness is kept. The loss
 is read at the last step only, so the gradient is dL/dh_T P_T; the readout gets its exact local
@@ -79,6 +86,7 @@ class UORO(FreshNoiseEachUpdate, RNNLearner):
     # per_sequence: one rank-one estimate per sequence (its own signs), not the batched estimate
     PER_SEQUENCE_EQUALS_BATCHED = False
     Config = UOROConfig
+    TARGETS = ("final", "per_step")
 
     def forward(self, state, batch):
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
@@ -87,8 +95,10 @@ class UORO(FreshNoiseEachUpdate, RNNLearner):
         Hn, A = W_xh.shape
         rng = self.update_rng(state)                                  # this update's signs
         norm_nu = np.sqrt(Hn)                                         # |nu_t| for +-1 signs
+        per_step = self.is_per_step(batch)
+        g = self.zero_grads(state) if per_step else None   # per_step: credited in real time
         hTs, ys, rank1 = [], [], []
-        for x in batch.segments:                       # x: (B, T, A)
+        for x, S in zip(batch.segments, self.step_targets(batch)):   # x: (B, T, A)
             b = x.shape[0]
             h = np.zeros((b, Hn))                      # h_0: (B, H)
             ht = np.zeros((b, Hn))                     # h~: (B, H)
@@ -119,24 +129,36 @@ class UORO(FreshNoiseEachUpdate, RNNLearner):
                 T_xh = inv0[:, :, None] * T_xh + ui * xt[:, None, :]
                 T_b = inv0 * T_b + u * inv1
                 h = self.leak(h, r)                                        # h_{t+1}
+                if S is not None:                      # the loss of step t, credited now
+                    y = np.tanh(h @ W_hy.T + b_y)                              # y_t: (B, 3)
+                    dz_y = self.step_delta(y, S[:, t], batch.size, x.shape[1])  # (B, 3)
+                    self.credit_at(g, state, dz_y, h, (ht, T_xh, T_hh, T_b))
             hTs.append(h)
             rank1.append((ht, T_xh, T_hh, T_b))
-            ys.append(np.tanh(h @ W_hy.T + b_y))       # (B, 3)
+            ys.append(y if per_step else np.tanh(h @ W_hy.T + b_y))    # (B, 3)
+        if per_step:
+            return {"y": join_segments(ys), "g": g}
         return {"y": join_segments(ys), "h_T": hTs, "uoro": rank1}
 
     def credit(self, state, batch, cache):
-        W_hy = state["W_hy"]
+        if "g" in cache:                               # per_step: credited in the forward pass
+            return cache["g"]
         g = self.zero_grads(state)
         segments = self.per_segment(batch, cache["y"])
-        for (_x, y, targets), h_T, (ht, T_xh, T_hh, T_b) in zip(segments, cache["h_T"],
-                                                              cache["uoro"]):
+        for (_x, y, targets), h_T, est in zip(segments, cache["h_T"], cache["uoro"]):
             dz_y = self.readout_delta(y, targets, batch.size)                     # (b, 3)
-            g["W_hy"] += dz_y.T @ h_T                                             # (3, H)
-            g["b_y"] += dz_y.sum(axis=0)
-            dh = dz_y @ W_hy                                                      # dL/dh_T: (b, H)
-            c = (dh * ht).sum(axis=1)                                             # (b,)
-            g["W_hh"] += (c[:, None, None] * T_hh).sum(axis=0)                    # (H, H)
-            g["W_xh"] += (c[:, None, None] * T_xh).sum(axis=0)                    # (H, A)
-            g["b_h"] += (c[:, None] * T_b).sum(axis=0)                            # (H,)
+            self.credit_at(g, state, dz_y, h_T, est)
         return g
+
+    def credit_at(self, g, state, dz_y, h, est):
+        """Add the credit of a readout error dz_y (b, 3) at the state h (b, H) with the
+        rank-one estimate est = (h~, theta~_xh, theta~_hh, theta~_b) into the sums g."""
+        ht, T_xh, T_hh, T_b = est
+        g["W_hy"] += dz_y.T @ h                                                   # (3, H)
+        g["b_y"] += dz_y.sum(axis=0)
+        dh = dz_y @ state["W_hy"]                                                 # dL/dh: (b, H)
+        c = (dh * ht).sum(axis=1)                                                 # (b,)
+        g["W_hh"] += (c[:, None, None] * T_hh).sum(axis=0)                        # (H, H)
+        g["W_xh"] += (c[:, None, None] * T_xh).sum(axis=0)                        # (H, A)
+        g["b_h"] += (c[:, None] * T_b).sum(axis=0)                                # (H,)
 

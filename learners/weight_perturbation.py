@@ -21,6 +21,12 @@ estimates the gradient. Shapes: B sequences in a segment, T steps, A letters, H 
     update    the shared optimizer (learners.rnn.RNNLearner.update); the update counter in
               `noise_key` advances by one
 
+Per-step targets (a per_step task; the loss of learners/rnn.py): every pass reads the readout at
+every step and sums its per-step loss as it goes, L(y) = 0.5 / B sum_b (1/T) sum_t
+|y_bt - target_bt|^2 (nothing of a step is kept); the same estimate with these losses; the
+readout's delta rule on the clean pass, dW_hy = sum_t dz_y,t^T h_{t+1}, db_y = sum_t sum_b dz_y,t,
+dz_y,t = (y_t - target_t) / (B T) * (1 - y_t^2), is summed during that pass.
+
 E[(L(w + sigma xi) - L(w)) xi] / sigma = grad L + O(sigma), so the estimate follows the gradient
 on average; its variance grows with the number of perturbed weights n = H (A + H + 1) = 1,080 at
 the default size: one draw's relative variance E|g_hat - g|^2 / |g|^2 is n + 1 for Gaussian
@@ -76,9 +82,34 @@ class WeightPerturbationConfig(RNNConfig):
 class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):
     name = "weight_perturbation"
     Config = WeightPerturbationConfig
+    TARGETS = ("final", "per_step")
+
+    def step_loss(self, state, batch, g_out=None):
+        """Per-step targets: one pass of the network `state` over the batch, the readout read at
+        every step: (y (B, 3) the last step's outputs, L the per-step loss, a scalar); given
+        g_out, the readout's delta rule of every step is added into it."""
+        W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
+        W_hy, b_y = state["W_hy"], state["b_y"]
+        B, L, ys = batch.size, 0.0, []
+        for x, S in zip(batch.segments, batch.step_targets):       # x: (B, T, A)
+            T = x.shape[1]
+            h = np.zeros((x.shape[0], W_hh.shape[0]))              # h_0: (B, H)
+            for t in range(T):
+                h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
+                y = np.tanh(h @ W_hy.T + b_y)                      # y_t: (B, 3)
+                d = y - S[:, t]
+                L = L + 0.5 * (d * d).sum() / (B * T)
+                if g_out is not None:                              # the readout's delta rule
+                    dz_y = d / (B * T) * (1 - y * y)               # step_delta, d reused
+                    g_out["W_hy"] += dz_y.T @ h                    # (3, H)
+                    g_out["b_y"] += dz_y.sum(axis=0)
+            ys.append(y)
+        return join_segments(ys), L
 
     def forward(self, state, batch):
         c = self.config
+        if self.is_per_step(batch):
+            return self.forward_per_step(state, batch)
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
         W_hy, b_y = state["W_hy"], state["b_y"]
         hTs, ys = [], []
@@ -97,13 +128,36 @@ class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):
             y_p.append(self.predict(dict(state, **moved), batch))  # y~_p: (B, 3)
         return {"y": join_segments(ys), "h_T": hTs, "y_perturbed": y_p, "noise": noise}
 
+    def forward_per_step(self, state, batch):
+        """The forward pass on per-step targets: the clean pass (with the readout's gradient)
+        and the perturbed passes, each summing its per-step loss."""
+        c = self.config
+        g_out = self.zero_grads(state, ("W_hy", "b_y"))
+        y, loss = self.step_loss(state, batch, g_out)              # clean pass
+        rng = self.update_rng(state)                               # this update's noise
+        noise, loss_p = [], []
+        for _ in range(c.n_perturb):                               # perturbed passes
+            xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
+            noise.append(xi)
+            moved = {k: state[k] + c.sigma * xi[k] for k in PERTURBED}
+            loss_p.append(self.step_loss(dict(state, **moved), batch)[1])   # L(y~_p)
+        return {"y": y, "loss": loss, "loss_perturbed": loss_p, "noise": noise,
+                "readout": g_out}
+
     def credit(self, state, batch, cache):
         c = self.config
         B = batch.size
         g = self.zero_grads(state)
+        scale = 1.0 / (c.sigma * c.n_perturb)
+        if "loss" in cache:                                        # per_step (forward_per_step)
+            for L_p, xi in zip(cache["loss_perturbed"], cache["noise"]):
+                dL = (L_p - cache["loss"]) * scale                 # the broadcast scalar
+                for k in PERTURBED:
+                    g[k] += dL * xi[k]
+            g.update(cache["readout"])
+            return g
         d = cache["y"] - batch.targets
         loss = 0.5 * (d * d).sum() / B                             # L(y): scalar
-        scale = 1.0 / (c.sigma * c.n_perturb)
         for y_p, xi in zip(cache["y_perturbed"], cache["noise"]):
             d_p = y_p - batch.targets
             dL = (0.5 * (d_p * d_p).sum() / B - loss) * scale      # the broadcast scalar

@@ -1,5 +1,5 @@
 """What every study shares, written once: the command line, errors, provenance, table cells,
-figures, learner colours, and results folders.
+figures, learner colours, and results folders (studies/folders.py, re-exported here).
 
     parser = study_parser(prog, doc, defaults, quick)   # the shared flags + the study's own
     args = finish_args(parser, argv, defaults, quick)    # --quick fills only what was not given
@@ -12,18 +12,15 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 from pathlib import Path
 
-from harness.io import atomic_write_text
 from harness.pool import Interrupted
+from harness.task import TARGET_KINDS
+from studies.folders import (MARKER, TASK_MARKER, StudyError, folder_owner,  # noqa: F401
+                             folder_task, prepare_out, remove_stale, report_written)
 from studies.figures import STYLE, learner_style, pyplot, save_figure  # noqa: F401 (re-exported)
 from studies import number_format
-
-
-class StudyError(Exception):
-    """A mistake in the study's input: printed as one line, exit code 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -80,6 +77,7 @@ def hyper_setting(s):
 # ---- the shared command line ---------------------------------------------------------------------
 
 COMMON = ("learners", "seeds", "workers", "out", "backend", "run_timeout")
+TASK_KINDS = TARGET_KINDS             # --task: the task's target kinds (harness/task.py)
 
 
 def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: int = 1,
@@ -100,6 +98,13 @@ def study_parser(prog: str, doc: str, defaults: dict, quick: dict, min_seeds: in
     if "seeds" in defaults:
         g.add_argument("--seeds", type=positive_int if min_seeds else nonneg_int,
                        default=None, metavar="N", help=f"model seeds 0..N-1 ({d('seeds')})")
+    if "task" in defaults:
+        g.add_argument("--task", choices=TASK_KINDS, default=None,
+                       help="the targets: final (the teacher's code at the last step, v1) or "
+                            "per_step (the code of the prefix seen so far at every step; "
+                            "harness/task.py); accuracy is scored on the final code either way. "
+                            "A rule that does not learn from per_step targets is skipped with "
+                            f"the reason; --out defaults to DIR_per_step ({d('task')})")
     g.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help=f"parallel worker processes of the local backend (default: "
                         f"{os.cpu_count() or 1}, the cores)")
@@ -138,11 +143,14 @@ def add_flag(p, flag: str, type, help: str, defaults: dict, quick: dict, fmt=str
 def finish_args(p: Parser, argv, defaults: dict, quick: dict) -> argparse.Namespace:
     """Parse; every flag left unset takes its --quick value (with --quick) or its default."""
     args = p.parse_args(argv)
+    out_given = getattr(args, "out", None) is not None
     base = {"backend": "local", "run_timeout": None, **defaults}
     for k, v in base.items():
         if getattr(args, k, None) is None:
             setattr(args, k, quick[k] if args.quick and k in quick else v)
     number_format.finish_format(p, args, getattr(p, "measures", True))
+    if getattr(args, "task", "final") != "final" and not out_given:
+        args.out = f"{args.out}_{args.task}"        # a task kind's results never share a folder
     if args.backend == "ray" and args.workers is not None:
         p.error("--workers sets the local process pool; with --backend ray the cluster's CPUs "
                 "decide (drop --workers)")
@@ -222,10 +230,25 @@ def begin(args, study: str, task_kwargs: dict | None = None, reserved: dict | No
     conflict = None if args.force else number_format.folder_conflict(args.out, fmt)
     if conflict and folder_owner(Path(args.out)) == study:
         raise StudyError(conflict)
-    out = prepare_out(args.out, study, args.force)
+    out = prepare_out(args.out, study, args.force, getattr(args, "task", None))
     number_format.record(out, fmt)
     use_spill_dir(getattr(args, "spill_dir", None), out)
     return names, hyper, task, out
+
+
+def split_by_targets(names: list[str], kind: str) -> tuple[list[str], dict[str, str]]:
+    """The learners that learn from `kind` targets (harness/task.py; a rule's TARGETS), and
+    {name: reason} for the others, which a study skips and reports rather than fails on."""
+    import learners
+    from harness.schedules import target_kinds
+    keep, skipped = [], {}
+    for n in names:
+        kinds = target_kinds(learners.get(n))
+        if kind in kinds:
+            keep.append(n)
+        else:
+            skipped[n] = f"does not support {kind} targets; it supports {', '.join(kinds)}"
+    return keep, skipped
 
 
 def use_spill_dir(spill_dir, out: Path) -> Path:
@@ -322,72 +345,3 @@ def cell(v, fmt="{:.3g}") -> str:
     """One number as a table cell, '–' when missing."""
     v = _finite([v])
     return fmt.format(v[0]) if v else "–"
-
-
-# ---- results folders -----------------------------------------------------------------------------
-
-MARKER = ".study"
-
-
-def folder_owner(out: Path) -> str | None:
-    """The study whose results a folder holds: its marker, else (older folders) the command in
-    results.json or the file names; None for a folder with no study's results."""
-    if (out / MARKER).is_file():
-        return (out / MARKER).read_text().strip() or None
-    try:
-        cmd = json.loads((out / "results.json").read_text()).get("command", "")
-        for word in str(cmd).split():
-            if word.startswith("studies."):
-                return word.split(".", 1)[1]
-    except (OSError, ValueError, AttributeError):
-        pass
-    if (out / "rule_report.md").exists():
-        return "rule_report"
-    if any(out.glob("tune_*.csv")):
-        return "tune"
-    return None
-
-
-def prepare_out(out, study: str, force: bool = False) -> Path:
-    """Claim `out` for `study`: refuse (StudyError) a file, an unwritable folder, a folder of
-    another study (unless force: then it is replaced whole) or a non-empty folder holding no
-    study's results; mark it as this study's."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise StudyError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        owner = folder_owner(out)
-        if owner is None:
-            raise StudyError(f"--out {out}: not empty and holds no study's results; "
-                             "choose a new or empty folder")
-        if owner != study or force:
-            if not force:
-                raise StudyError(f"--out {out} holds results of studies.{owner}, not "
-                                 f"studies.{study}: choose another folder, or --force to "
-                                 "replace it whole")
-            shutil.rmtree(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / MARKER, study + "\n")
-    except OSError as e:
-        raise StudyError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-    return out
-
-
-def remove_stale(out: Path, known: list[str], written) -> list[str]:
-    """Delete the outputs a study may write (`known`, names relative to out) that this
-    invocation did not write: no figure or table of an earlier run survives beside new ones."""
-    written = {Path(w).name for w in written if w}
-    gone = []
-    for name in known:
-        for suffix in ((".png", ".pdf") if name.endswith(".png") else (Path(name).suffix,)):
-            p = out / Path(name).with_suffix(suffix)
-            if p.name not in written and p.with_suffix(".png").name not in written and p.exists():
-                p.unlink()
-                gone.append(p.name)
-    return gone
-
-
-def report_written(out: Path, names) -> None:
-    print(f"wrote into {out}/: {', '.join(n for n in names if n)}; runs/ holds one file per run",
-          file=sys.stderr)

@@ -2,7 +2,8 @@
 movement next to generalization, with intervals and paired tests.
 
     python -m studies.compare_learners [--learners bptt,eprop] [--dataset-seeds 5] [--seeds 10]
-                                       [--config tuned] [--reference bptt] [--full] [--quick]
+                                       [--config tuned] [--reference bptt] [--task per_step]
+                                       [--full] [--quick]
                                        [--bytes-per-element 8|4|2] [--price-as float16=1]
 
 The protocol (docs/protocol.md): every rule runs on the same network family at its tuned
@@ -19,6 +20,14 @@ that per-update cost when it was the identical program on every measured run. Ev
 is priced in one number format (--bytes-per-element, --price-as: docs/formats.md), said in
 summary.md's header. For the first
 --whole-run-seeds seeds the whole training run is traced as one program.
+
+--task per_step runs the task variant with a target at every step (the teacher's code of the
+prefix seen so far; harness/task.py) instead of the final code only: each rule learns from the
+per-step loss (learners/rnn.py) and is scored on the final code as on the default task, so the
+accuracies stay comparable. A rule that does not declare per_step targets is not run and
+summary.md names it with the reason. The task kind is in every run's key and in results.json,
+and a results folder holds one kind only (--out defaults to results/compare_learners_per_step).
+The tuned configurations are the default task's (the search ran on final targets).
 
 Costs to a criterion count censored runs (never reached) at their whole budget and are reported
 three ways (Kaplan-Meier median, censored at budget, converged only); every median carries a 95%
@@ -44,7 +53,7 @@ from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, median_spread,
                             nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
-                            report_written, study_parser)
+                            report_written, split_by_targets, study_parser)
 from studies import evidence, number_format
 from studies.configuration import add_config_flag, configured_hyper
 from studies.movement import (DEFAULT_MAX_UPDATE_READS, DEFAULT_REUSE_MAX_READS,
@@ -60,7 +69,7 @@ DEFAULTS = {"learners": None, "seeds": 5, "out": "results/compare_learners", "sw
             "measure_seeds": 1, "whole_run_seeds": 0, "max_update_reads": 1e8,
             "whole_run_max_reads": DEFAULT_WHOLE_RUN_MAX_READS, "dataset_seeds": 1,
             "teacher_seeds": 1, "config": "tuned", "reference": "bptt", "eval_every": 10,
-            "schedules": "batched"}
+            "schedules": "batched", "task": "final"}
 # --full: the committed protocol (docs/results/compare_learners)
 FULL = {"seeds": 10, "dataset_seeds": 5, "measure_seeds": 2,
         "max_update_reads": DEFAULT_MAX_UPDATE_READS,
@@ -231,10 +240,12 @@ def movement_table(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary_markdown(df, n_heldout, baselines, reference, target, measure, fmt=None) -> str:
+def summary_markdown(df, n_heldout, baselines, reference, target, measure, fmt=None,
+                     task_note: str = "") -> str:
     """summary.md: accuracy with 95% CIs, costs to the criteria with censoring, paired tests
-    against the reference, one update's figures; `fmt` the measurements' number format."""
-    parts = ([number_format.note(fmt) + "\n\n"] if measure and fmt else []) + [
+    against the reference, one update's figures; `fmt` the measurements' number format;
+    `task_note` (the task kind and the rules not run on it) first."""
+    parts = [task_note] + ([number_format.note(fmt) + "\n\n"] if measure and fmt else []) + [
              "## Generalization (medians [95% bootstrap CI] over (data set, seed) runs)\n",
              evidence.accuracy_table(df, n_heldout),
              f"\nConstant-code baselines on the reported unseen part: best code in hindsight "
@@ -275,8 +286,21 @@ def main(argv=None):
 def task_list(args) -> list[dict]:
     from harness.task import TEACHER_SEED
     return [{"variable_timing": bool(args.variable_timing), "dataset_seed": d,
-             "teacher_seed": TEACHER_SEED + j}
+             "teacher_seed": TEACHER_SEED + j, "target_kind": args.task}
             for j in range(args.teacher_seeds) for d in range(args.dataset_seeds)]
+
+
+def task_note(kind: str, skipped: dict | None) -> str:
+    """The first lines of summary.md on a per_step task: what the targets are, and each rule
+    not run on them with the reason ('' on the default task with nothing skipped)."""
+    lines = []
+    if kind != "final":
+        lines.append(f"Task: --task {kind} (a target at every step, the teacher's code of the "
+                     "prefix seen so far; the rules learn from the per-step loss; every accuracy "
+                     "is of the final output against the full sequence's code).\n")
+    for name, why in (skipped or {}).items():
+        lines.append(f"- not run: {name} {why}\n")
+    return "".join(lines) + ("\n" if lines else "")
 
 
 def _main(argv):
@@ -284,7 +308,14 @@ def _main(argv):
     args = parse_args(argv)
     tasks = task_list(args)
     names, hyper, task, out = begin(args, STUDY, tasks[0])
-    runs = learner_runs(names, hyper, args.config, not args.no_v1_row)
+    names, skipped = split_by_targets(names, args.task)
+    for n, why in skipped.items():
+        print(f"compare_learners: skipping {n}: it {why}", file=sys.stderr)
+    if not names:
+        raise StudyError(f"--task {args.task}: none of the learners supports {args.task} "
+                         "targets")
+    v1_row = not args.no_v1_row and "bptt" in split_by_targets(["bptt"], args.task)[0]
+    runs = learner_runs(names, hyper, args.config, v1_row)
     labels = [r[0] for r in runs]
     measure = not args.accuracy_only
     specs = build_specs(runs, args.seeds, args.sweeps, tasks, measure=measure,
@@ -295,7 +326,7 @@ def _main(argv):
                         fmt=number_format.study_format(args))
     print(f"compare_learners: {len(runs)} rows ({', '.join(labels)}) x {len(tasks)} data sets "
           f"x {args.seeds} seeds = {len(specs)} runs, {args.sweeps or 'default'} sweeps, "
-          f"config {args.config}"
+          f"config {args.config}, task {args.task}"
           + (f"; one update measured for {min(args.measure_seeds, args.seeds)} seeds of data set "
              f"0 (budget {args.max_update_reads:.2g} reads; schedules "
              f"{','.join(args.schedules)}; {args.bytes_per_element} bytes per element), the "
@@ -305,10 +336,11 @@ def _main(argv):
           file=sys.stderr)
     rows = run_sweep(specs, out, workers=args.workers, backend=args.backend,
                      progress=not args.no_progress, desc=STUDY, run_timeout=args.run_timeout)
-    target, written = tables(out, rows, labels, args.reference, measure, task)
+    target, written = tables(out, rows, labels, args.reference, measure, task, skipped)
     atomic_write_json(out / "results.json",
                       provenance(STUDY, vars(args) | {"learners": names, "rows": labels,
-                                                      "generalization_target": target},
+                                                      "generalization_target": target,
+                                                      "skipped": skipped},
                                  names, {lab: h for lab, _, h in runs}, tasks[0],
                                  wall_s=time.perf_counter() - t0,
                                  baselines={"best": task.constant_code_baseline("unseen")[1],
@@ -322,10 +354,11 @@ def _main(argv):
 
 
 def tables(out: Path, rows: list[dict], labels: list[str], reference: str, measure: bool,
-           task) -> tuple[float | None, list[str]]:
+           task, skipped: dict | None = None) -> tuple[float | None, list[str]]:
     """From the finished runs (run files, their specs naming each row's label and data set) to
-    results.csv, summary.md, curves.csv and the figures. Returns (generalization target, the
-    files written). Also what `python -m studies.replot` uses to rebuild the tables."""
+    results.csv, summary.md, curves.csv and the figures; `skipped`: {rule: why it was not run
+    on the task's target kind}. Returns (generalization target, the files written). Also what
+    `python -m studies.replot` uses to rebuild the tables."""
     for row in rows:
         spec = row.get("spec") or {}
         row["learner"] = spec.get("label", row.get("learner"))
@@ -344,7 +377,7 @@ def tables(out: Path, rows: list[dict], labels: list[str], reference: str, measu
     except ValueError as e:
         raise StudyError(str(e)) from None
     summary = summary_markdown(df, len(task.test_idx), baselines, reference, target, measure,
-                               fmt)
+                               fmt, task_note(task.target_kind, skipped))
     return target, write_outputs(out, rows, df, summary, baselines, measure)
 
 

@@ -47,7 +47,7 @@ def replot_compare(folder: Path) -> list[str]:
         from studies.compare_learners import tables
         task = make_task((rows[0].get("spec") or {}).get("task"))
         _, written = tables(folder, rows, cfg["rows"], cfg["reference"],
-                            not cfg.get("accuracy_only"), task)
+                            not cfg.get("accuracy_only"), task, cfg.get("skipped"))
         return written
     df = pd.read_csv(folder / "results.csv")
     written = []

@@ -7,12 +7,15 @@ execution schedule, and where a local rule moves less than BPTT (issue 13, item 
                               [--sweeps 800] [--max-reads 1e8] [--max-energy-reads 3e8]
                               [--max-train-reads 3e11] [--out results/scaling] [--workers 2]
                               [--bytes-per-element 8|4|2] [--price-as float16=1]
-                              [--backend local|ray] [--quick]
+                              [--task final|per_step] [--backend local|ray] [--quick]
 
 For every learner (at its tuned configuration, learners/tuned.json, with --hyper on top;
 --config defaults: the constructors' defaults, as docs/results/scaling_long was measured),
-schedule, hidden size H and sequence length T (fixed timing, SequenceLookup(length=T)), one row
-of scaling.csv:
+schedule, hidden size H and sequence length T (fixed timing, SequenceLookup(length=T); with
+--task per_step, SequenceLookup(length=T, target_kind="per_step"): a target at every step, each
+rule learning from the per-step loss, learners/rnn.py; a rule that does not declare per_step
+targets gets rows with status "unsupported" and the reason; --out then defaults to
+results/scaling_per_step and a folder holds one task kind), one row of scaling.csv:
 
 - one update measured on tracked arrays (harness.measure.measure_update, warm after 3 sweeps in
   that schedule, reuse=False): ByteDMD with its reads and the forward / credit / update split;
@@ -84,8 +87,8 @@ from studies.movement import update_columns
 from studies.configuration import add_config_flag, configured_hyper
 from studies.number_format import measure_kwargs, study_format
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
-                            nonneg_float, provenance, remove_stale, report_written, study_parser,
-                            positive_int)
+                            nonneg_float, provenance, remove_stale, report_written,
+                            split_by_targets, study_parser, positive_int)
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
                                   estimate_reads, plan_length, point_record, probe_model,
                                   probe_models, probe_specs)
@@ -96,7 +99,8 @@ from studies.scaling_report import (CROSSING_COLUMNS, FIT_COLUMNS, OVERFLOW_COLU
 STUDY = "scaling"
 DEFAULTS = {"learners": None, "lengths": (5, 10, 20, 40, 80), "hidden": (30, 60), "seeds": 3,
             "sweeps": None, "schedules": ("batched",), "max_reads": 1e8,
-            "max_energy_reads": 3e8, "max_train_reads": 3e11, "out": "results/scaling"}
+            "max_energy_reads": 3e8, "max_train_reads": 3e11, "out": "results/scaling",
+            "task": "final"}
 # max_reads: tracked reads of one measured update (~40 s, ~3 GB); max_train_reads: estimated
 # reads of one plain training run (~4e9 plain reads/s); max_energy_reads: reads of a measured
 # update whose trace is priced for energy (bptt, H = 30, T = 1000, online: 2.4e8 reads, 48 s and
@@ -245,16 +249,19 @@ def run_study(args, names, hyper=None) -> tuple[pd.DataFrame, dict]:
     sweep_kw = dict(workers=args.workers, backend=args.backend, progress=not args.no_progress,
                     run_timeout=args.run_timeout)
     points = {}          # (name, schedule, H, T) -> row dict
-    usable = [n for n in names if has_n_hidden(n)]
+    on_task, off_task = split_by_targets(names, args.task)
+    usable = [n for n in on_task if has_n_hidden(n)]
     for n in names:
         if n not in usable:
+            row = ({"status": "unsupported", "skip_reason": f"--task {args.task}: the learner "
+                    f"{off_task[n]}"} if n in off_task else
+                   {"status": "skipped",
+                    "skip_reason": "the learner's Config has no n_hidden hyperparameter"})
             for sched in args.schedules:
                 for H in args.hidden:
                     for T in args.lengths:
-                        points[(n, sched, H, T)] = {
-                            "status": "skipped",
-                            "skip_reason": "the learner's Config has no n_hidden hyperparameter"}
-    probes = probe_specs(usable, hyper, args.schedules, study_format(args))
+                        points[(n, sched, H, T)] = dict(row)
+    probes = probe_specs(usable, hyper, args.schedules, args.task, study_format(args))
     probe_rows = run_sweep(probes, args.out, desc="scaling probes", **sweep_kw) if probes else []
     models, probe_error = probe_models(usable, probes, probe_rows)
     measured: dict[tuple, list] = {}
@@ -349,10 +356,11 @@ def _main(argv):
     args = parse_args(argv)
     if args.report_only:
         return rerender(args.out)
-    names, hyper, _, out = begin(args, STUDY, reserved=RESERVED)
+    names, hyper, _, out = begin(args, STUDY, {"target_kind": args.task}, reserved=RESERVED)
     args.config = args.config or "tuned"
     hyper = configured_hyper(names, hyper, args.config)
-    print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}; "
+    print(f"scaling: {len(names)} learners, T = {_fmt(args.lengths)}, H = {_fmt(args.hidden)}, "
+          f"task {args.task}; "
           f"{args.seeds} training seeds of {args.sweeps or 800} sweeps; budgets --max-reads "
           f"{args.max_reads:.2g}, --max-train-reads {args.max_train_reads:.2g} (points over "
           "budget are skipped with the reason)", file=sys.stderr)

@@ -52,9 +52,10 @@ def estimate_reads(T: int, measured: list[tuple[int, int]], model, H: int) -> fl
 
 
 
-def _spec(runner, name, H, T, hyper=None, schedule="batched", **extra):
+def _spec(runner, name, H, T, hyper=None, schedule="batched", task_kind="final", **extra):
+    task = {"length": T} if task_kind == "final" else {"length": T, "target_kind": task_kind}
     return {"runner": f"studies.scaling:{runner}", "learner": name,
-            "hyper": {**(hyper or {}), "n_hidden": H}, "task": {"length": T}, "seed": 0,
+            "hyper": {**(hyper or {}), "n_hidden": H}, "task": task, "seed": 0,
             "schedule": schedule, **extra}
 
 
@@ -69,11 +70,12 @@ def supports(name: str, schedule: str) -> bool:
     return schedule in supported(learners.get(name))
 
 
-def probe_specs(usable, hyper, schedules=("batched",), fmt=None):
+def probe_specs(usable, hyper, schedules=("batched",), task_kind="final", fmt=None):
     """Tiny measurements (PROBE_LENGTHS x PROBE_HIDDEN) of every learner in every listed schedule
-    it supports: the read estimates before anything long is run (in the number format `fmt`)."""
-    return [_spec("measure_point", n, h, t, hyper.get(n), sched, warm_sweeps=WARM_SWEEPS,
-                  probe=True, **spec_format(fmt))
+    it supports, on the study's task kind: the read estimates before anything long is run (in
+    the number format `fmt`)."""
+    return [_spec("measure_point", n, h, t, hyper.get(n), sched, task_kind,
+                  warm_sweeps=WARM_SWEEPS, probe=True, **spec_format(fmt))
             for n in usable for sched in schedules if supports(n, sched)
             for h in PROBE_HIDDEN for t in PROBE_LENGTHS]
 
@@ -114,6 +116,7 @@ def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error,
     point (learner, schedule, H, T) gets its estimate, the reasons for what is skipped, and what
     its memory is of. Training (accuracy) runs only for the batched schedule's rows."""
     specs, plan = [], []
+    kind = getattr(args, "task", "final")
     for n in usable:
         for sched in args.schedules:
             for H in args.hidden:
@@ -148,7 +151,7 @@ def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error,
                                          else None)
                 points[key] = row
                 if do_bytedmd or mem_update:
-                    specs.append(_spec("measure_point", n, H, T, hyper.get(n), sched,
+                    specs.append(_spec("measure_point", n, H, T, hyper.get(n), sched, kind,
                                        warm_sweeps=WARM_SWEEPS, bytedmd=do_bytedmd,
                                        memory="update" if mem_update else None,
                                        max_energy_reads=args.max_energy_reads,
@@ -157,7 +160,8 @@ def plan_length(T, usable, args, hyper, n_sweeps, measured, models, probe_error,
                     plan.append(("measure", key, est))
                 if do_train:
                     for s in range(args.seeds):
-                        sp = _spec("train_point", n, H, T, hyper.get(n), sweeps=args.sweeps)
+                        sp = _spec("train_point", n, H, T, hyper.get(n), task_kind=kind,
+                                   sweeps=args.sweeps)
                         del sp["schedule"]                  # training is batched
                         sp["seed"] = s
                         specs.append(sp)

@@ -193,7 +193,10 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
     width = getattr(args, "bytes_per_element", None) or 8      # studies/number_format.py
     levels = ", ".join(f"{lv.name} {lv.pj_per_byte:g} pJ/B" for lv in h.levels)
     lines = ["# Scaling with sequence length: data movement per update vs T", "",
-             f"Fixed-timing SequenceLookup(length=T); hidden sizes "
+             f"Fixed-timing SequenceLookup(length=T"
+             + ("" if getattr(args, "task", "final") == "final" else
+                f", target_kind={args.task!r}: a target at every step, the per-step loss of "
+                f"learners/rnn.py") + "); hidden sizes "
              f"{', '.join(map(str, args.hidden))}; schedules {', '.join(args.schedules)} "
              f"(harness/schedules.py; a rule is measured in each it declares, 'n/a' otherwise). "
              f"One update after {WARM_SWEEPS} warm sweeps in its schedule: ByteDMD (cost units, "
@@ -250,7 +253,7 @@ def summary_markdown(df: pd.DataFrame, fits: pd.DataFrame, args, wall_s: float |
                   f"{r['skip_reason']}" for _, r in skipped.iterrows()]
     uns = df[df["status"] == "unsupported"].drop_duplicates(["learner", "schedule"])
     if len(uns):
-        lines += ["", "## Schedules not supported", ""]
+        lines += ["", "## Not supported (a schedule, or the task's target kind)", ""]
         lines += [f"- {r['learner']} {r['schedule']}: {r['skip_reason']}" for _, r in uns.iterrows()]
     failed = df[df["error"].notna()]
     if len(failed):

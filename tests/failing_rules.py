@@ -59,3 +59,9 @@ class UsesNorm(BPTT):
         grads = {k: v / max(1.0, float(np.linalg.svd(np.atleast_2d(v), compute_uv=False).sum()))
                  for k, v in grads.items()}
         return super().update(state, grads)
+
+
+class FinalOnly(BPTT):
+    """Declares final targets only: a per_step task refuses it (studies skip it, with the reason)."""
+    name = ""
+    TARGETS = ("final",)
