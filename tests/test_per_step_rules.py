@@ -10,6 +10,7 @@ from harness.measure import measure_run, measure_update
 from harness.schedules import direction
 from harness.task import Batch
 from learners.rnn import RNN_PARAMS, RNNLearner
+from gradient_checks import numerical_gradient
 
 PER_STEP_RULES = [n for n in learners.available() if "per_step" in learners.get(n).TARGETS]
 
@@ -49,19 +50,6 @@ def per_step_loss(state, batch, alpha, window=None):
             y = np.tanh(h @ state["W_hy"].T + state["b_y"])
             L += 0.5 * np.sum((y - S[:, t]) ** 2) / (B * T)
     return L
-
-
-def numerical_gradient(loss, state, eps=1e-6):
-    out = {}
-    for k in RNN_PARAMS:
-        g = np.zeros_like(state[k])
-        for idx in np.ndindex(g.shape):
-            plus, minus = state[k].copy(), state[k].copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            g[idx] = (loss(dict(state, **{k: plus})) - loss(dict(state, **{k: minus}))) / (2 * eps)
-        out[k] = g
-    return out
 
 
 def grads(name, state, batch, schedule="batched", **kw):
