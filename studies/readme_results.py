@@ -20,6 +20,8 @@ outside the blocks (what the numbers show) is written by hand. Blocks:
     hierarchy   the scaling study on another memory hierarchy: energy per update, crossings,
                 BPTT's history against its levels
     evaluation_order  studies.evaluation_order summary.md (numpy order vs fused chains)
+    width4, width2, per_step, rtrl  the scaling study at 4 / 2 bytes per value and on per-step
+                targets, and RTRL with BPTT: cost per update and crossings below BPTT
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def _sections(md: str, wanted: list[str]) -> str:
     """The '## ' sections of a markdown text whose titles start with one of `wanted`."""
     parts = re.split(r"(?m)^## ", md)
     keep = [p for p in parts[1:] if any(p.startswith(w) for w in wanted)]
-    return "\n".join("#### " + p.strip() + "\n" for p in keep).strip()
+    return "\n".join("##### " + p.strip() + "\n" for p in keep).strip()
 
 
 def block_compare(folder: Path) -> str:
@@ -86,9 +88,17 @@ def block_hierarchy(folder: Path) -> str:
     return f"{_provenance(folder)}\n\n{body}"
 
 
+def block_crossings(folder: Path) -> str:
+    """A scaling study's energy table and its crossings below BPTT (number formats, per-step
+    targets)."""
+    md = (folder / "summary.md").read_text()
+    body = _sections(md, ["ByteDMD per update", "Energy per update", "Crossings below BPTT"])
+    return f"{_provenance(folder)}\n\n{body}"
+
+
 def block_evaluation_order(folder: Path) -> str:
     md = _drop_title((folder / "summary.md").read_text())
-    md = re.sub(r"(?m)^## ", "#### ", md)
+    md = re.sub(r"(?m)^## ", "##### ", md)
     return f"{_provenance(folder)}\n\n{md}"
 
 
@@ -107,7 +117,8 @@ def block_rules(folder: Path) -> str:
 
 BLOCKS = {"compare": block_compare, "scaling": block_scaling, "rules": block_rules,
           "scaling_long": block_scaling_long, "hierarchy": block_hierarchy,
-          "evaluation_order": block_evaluation_order}
+          "evaluation_order": block_evaluation_order, "width4": block_crossings,
+          "width2": block_crossings, "per_step": block_crossings, "rtrl": block_crossings}
 
 
 # block -> (committed folder, the file its block reads)
@@ -116,7 +127,11 @@ DEFAULT_FOLDERS = {"compare": ("docs/results/compare_learners", "summary.md"),
                    "rules": ("docs/results/rule_report", "rule_report.md"),
                    "scaling_long": ("docs/results/scaling_long", "summary.md"),
                    "hierarchy": ("docs/results/scaling_no_llc", "summary.md"),
-                   "evaluation_order": ("docs/results/evaluation_order", "summary.md")}
+                   "evaluation_order": ("docs/results/evaluation_order", "summary.md"),
+                   "width4": ("docs/results/scaling_width4", "summary.md"),
+                   "width2": ("docs/results/scaling_width2", "summary.md"),
+                   "per_step": ("docs/results/scaling_per_step", "summary.md"),
+                   "rtrl": ("docs/results/scaling_rtrl", "summary.md")}
 
 
 def replace_blocks(readme: str, outputs: dict[str, str]) -> str:
