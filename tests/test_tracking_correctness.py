@@ -124,3 +124,25 @@ def test_harness_brings_a_shared_array_in_once():
     assert state["W"] is state["V"]
     n_batch = sum(s.size for s in batch.segments) + batch.targets.size
     assert tr.n_values == 4 + 2 + n_batch
+
+
+def test_frame_walks_skip_call_forwarders():
+    """The tracker reads its callers' frames (np.vectorize's probe, the user's call in an error);
+    a forwarder that only passes the call on (mutmut's trampolines in mutation testing) is not
+    one of them, so wrapping the tracker's functions leaves what it sees unchanged."""
+    import sys
+
+    from metrics.tracking.escapes import _outward
+
+    def inner():
+        return [f.f_code.co_name for f in _outward(sys._getframe(0))][:3]
+
+    ns = {"__name__": "mutmut.fake_trampoline", "inner": inner}
+    exec("def forwarder():\n    return inner()\n", ns)
+
+    def caller():
+        return ns["forwarder"]()
+
+    assert caller() == ["inner", "caller", "test_frame_walks_skip_call_forwarders"]
+    ns["__name__"] = "somewhere.else"                  # an ordinary caller is a frame like any
+    assert caller() == ["inner", "forwarder", "caller"]
