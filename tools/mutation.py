@@ -22,6 +22,7 @@ break the decorator); module-level constants; __init__.py files (excluded here).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import json
 import subprocess
@@ -173,6 +174,13 @@ def main(argv=None) -> int:
     if not a.report:
         if not mods:
             ap.error("name the modules to run (or 'all')")
+        (ROOT / "mutants").mkdir(exist_ok=True)
+        lock = open(ROOT / "mutants" / ".mutation.lock", "w")
+        try:                          # one run at a time: mutmut keeps its state in mutants/
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
+            return 2
         for m in mods:
             run_module(m, a.max_children, a.survivors)
     print(report(mods or core))
