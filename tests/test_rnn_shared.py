@@ -7,8 +7,8 @@ import pytest
 
 import harness
 import learners
-from learners.rnn import (RNN_PARAMS, WEIGHT_MATRICES, RNNConfig, RNNLearner, join_segments,
-                          optimizer_step)
+from learners.rnn import (MAX_HIDDEN, RNN_PARAMS, WEIGHT_MATRICES, RNNConfig, RNNLearner,
+                          join_segments, optimizer_step)
 
 
 class _Task:
@@ -187,6 +187,24 @@ def test_defaults_are_the_v1_values():
     c = RNNConfig()
     assert (c.n_hidden, c.lr, c.momentum, c.clip, c.clip_mode, c.weight_decay, c.init_scale,
             c.alpha) == (30, 0.05, 0.9, 5.0, "global", 1e-4, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("field, edge, past", [
+    ("n_hidden", 1, 0), ("n_hidden", MAX_HIDDEN, MAX_HIDDEN + 1),
+    ("lr", 1e-300, 0.0), ("init_scale", 1e-300, 0.0),
+    ("momentum", 0.0, -1e-300), ("weight_decay", 0.0, -1e-300),
+    ("clip", 0.0, -1e-300), ("clip", None, float("nan")),
+    ("alpha", 1.0, 1.0 + 1e-12), ("alpha", 1e-300, 0.0),
+    ("clip_mode", "per_parameter", "Global"),
+])
+def test_shared_hyperparameters_at_their_bounds(field, edge, past):
+    """Every shared field accepts the edge of its range and rejects the value just past it,
+    with a one-line error naming the field."""
+    cfg = RNNConfig(**{field: edge})
+    cfg.validate()
+    with pytest.raises(ValueError, match=field) as e:
+        RNNConfig(**{field: past}).validate()
+    assert "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("bad, match", [
