@@ -297,3 +297,23 @@ def test_join_segments():
     a, b = np.ones((2, 3)), np.zeros((1, 3))
     assert join_segments([a]) is a
     np.testing.assert_array_equal(join_segments([a, b]), np.concatenate([a, b]))
+
+
+def test_noise_seeds_span_the_int64_range():
+    """A rule drawing fresh noise takes its noise seed from the run's generator over the
+    non-negative int64 range, after the network: runs with different model seeds get
+    independent noise streams (no two of 64 runs share a seed; seeds reach the top of the
+    range), and the network's draws are those of the same seed without noise."""
+    task = harness.SequenceLookup()
+    L = learners.get("forward_gradient")()
+    seeds = []
+    for s in range(64):
+        state = L.init(task, np.random.default_rng(s))
+        assert state["noise_key"].dtype == np.int64 and state["noise_key"][1] == 0
+        seeds.append(int(state["noise_key"][0]))
+    assert len(set(seeds)) == 64 and min(seeds) >= 0
+    assert max(seeds) >= 2 ** 62                      # P(all 64 below 2^62) = 2^-64
+    plain = RNNLearner().init(task, np.random.default_rng(5))
+    noisy = L.init(task, np.random.default_rng(5))
+    for k in RNN_PARAMS:
+        assert np.array_equal(plain[k], noisy[k]), k

@@ -105,8 +105,7 @@ def counts(path: str, equiv: dict[str, str]) -> dict:
 
 
 def survivors(path: str, equiv: dict[str, str]) -> list[str]:
-    return sorted(n for n, code in results(path).items()
-                  if n not in equiv and (code == 0 or code in NO_TESTS or code is None))
+    return sorted(n for n, code in results(path).items() if n not in equiv and code not in KILLED)
 
 
 def report(paths: list[str]) -> str:
@@ -151,11 +150,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max-children", type=int, default=1,
                     help="mutants run in parallel (default 1: one core)")
     ap.add_argument("--survivors", action="store_true",
-                    help="rerun only the module's survived, untested and unchecked mutants")
+                    help="rerun only the module's mutants not yet killed (survived, no tests, "
+                    "not run, interrupted) and not listed as equivalent")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
-                    help="list the surviving mutants' names (mutmut show NAME: the diff)")
+                    help="list the names of the mutants not yet killed (mutmut show NAME: the "
+                    "diff)")
     a = ap.parse_args(argv)
     core = core_modules()
     if a.list:
