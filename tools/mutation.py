@@ -13,7 +13,8 @@ already decided are run again (a run is a fresh verdict on the current tests). A
 per module, killed (timeouts count as killed: the mutant changed behaviour enough to hang),
 survived, equivalent (listed in tools/mutation_equivalent.txt, one line each with the reason),
 no tests (no test reaches the function), not checked, and the score
-killed / (mutants - equivalent). --max-children defaults to 1 (one core for mutation runs).
+killed / (mutants - equivalent - not run): over the decided mutants, so a partly run module's
+score covers its run part only. --max-children defaults to 1 (one core for mutation runs).
 
 Functions mutmut does not mutate: numba kernels (@nb.njit) and any other decorated function
 except @staticmethod/@classmethod (mutmut skips decorated functions: their trampolines would
@@ -115,6 +116,9 @@ def report(paths: list[str]) -> str:
     lines = [head]
     for p in paths:
         c = counts(p, equiv)
+        if not c["mutants"] and results(p) == {} and (ROOT / "mutants" / (p + ".meta")).exists():
+            lines.append(f"| {p} | 0 | | | | | nothing mutmut mutates (decorated functions only) | |")
+            continue
         if not c["mutants"] or c["not_checked"] == c["mutants"]:
             lines.append(f"| {p} | {c['mutants'] or ''} | | | | | not run | |")
             continue
