@@ -8,15 +8,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 COPY = ROOT / "docs" / "cost_model.md"
 ORIGINAL = ROOT.parent / "shared" / "COST_MODEL.md"
+# not the project's files: git's folder, and mutmut's copy of the project (docs/mutation.md)
+NOT_OURS = {".git", "mutants"}
+
+
+def project_files(pattern):
+    return [p for p in ROOT.rglob(pattern) if not NOT_OURS & set(p.relative_to(ROOT).parts)]
 
 
 def test_copy_defines_the_sections_the_code_cites():
     text = COPY.read_text()
     assert "ByteDMD" in text
     cited = set()
-    for p in ROOT.rglob("*.py"):
-        if ".git" not in p.parts:
-            cited |= {int(n) for n in re.findall(r"cost_model\.md sections? (\d)", p.read_text())}
+    for p in project_files("*.py"):
+        cited |= {int(n) for n in re.findall(r"cost_model\.md sections? (\d)", p.read_text())}
     headings = re.findall(r"(?m)^#+\s*(\d+)", text)
     assert cited and cited <= {int(h) for h in headings}, (cited, headings)
 
@@ -27,7 +32,7 @@ def test_copy_equals_the_shared_original():
 
 
 def test_nothing_points_outside_the_repository():
-    for p in list(ROOT.rglob("*.py")) + list(ROOT.rglob("*.md")):
-        if ".git" in p.parts or p in (COPY, Path(__file__).resolve()):
+    for p in project_files("*.py") + project_files("*.md"):
+        if p in (COPY, Path(__file__).resolve()):
             continue
         assert "COST_MODEL.md" not in p.read_text(), p

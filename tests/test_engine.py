@@ -329,3 +329,33 @@ def test_small_window_goes_through_the_hash_map_and_is_exact(params, window, cap
     seed, n, n_chunks, width, p_push, labels = params
     check_against_oracle(random_trace(seed, n, n_chunks, width, p_push, labels), ts_capacity=cap,
                          window=window)
+
+
+# ------------------------------------------------------------------------------------------
+# the boundary of the exact-cost table (reads at the last tabulated depth and just past it)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", [1, 4, 8])
+def test_reads_at_the_cost_table_boundary_are_exact(width):
+    """The engine prices a read at element depth q from a table when q < len(table) and by the
+    formula beyond: reads at the last tabulated depth, at the first depth past it and at the
+    depth after that cost exactly read_cost (an off-by-one at the table's end would price them
+    at 0 or read past it). The program pushes n values and reads them oldest first, each for
+    the last time (the others are kept), so the reads are at depths n, n - 1, ..., n - 4."""
+    from metrics.costs import _cost_table_for
+    qt = len(_cost_table_for(width))
+    assert qt > 8
+    n = qt + 1
+    n_reads = 5
+    nreads = np.concatenate([np.zeros(n, np.uint8), np.ones(n_reads, np.uint8)])
+    t = Trace.from_arrays(nreads, np.arange(n_reads, dtype=np.int64), width,
+                          keep=np.arange(n_reads, n))
+    want_depths = [n - i for i in range(n_reads)]              # qt + 1, qt, qt - 1, ...
+    assert {qt - 1, qt, qt + 1} <= set(want_depths)
+    for bpe in (None, width):
+        r = bytedmd_price(t, bytes_per_element=bpe, return_depths=True)
+        assert r.depths.tolist() == want_depths
+        assert r.cost == sum(read_cost(q * width, width) for q in want_depths)
+    # the table itself, at its last entries and its first
+    table = _cost_table_for(width)
+    for q in (1, 2, qt - 2, qt - 1):
+        assert int(table[q]) == read_cost(q * width, width), q

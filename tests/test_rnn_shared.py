@@ -7,8 +7,8 @@ import pytest
 
 import harness
 import learners
-from learners.rnn import (RNN_PARAMS, WEIGHT_MATRICES, RNNConfig, RNNLearner, join_segments,
-                          optimizer_step)
+from learners.rnn import (MAX_HIDDEN, RNN_PARAMS, WEIGHT_MATRICES, RNNConfig, RNNLearner,
+                          join_segments, optimizer_step)
 
 
 class _Task:
@@ -92,6 +92,68 @@ def test_no_clip_below_the_bound_or_when_disabled(mode):
         assert run_clip(clip_mode=mode, **kw) == (3.0, 4.0, 0.5), kw
 
 
+def every_parameter_case():
+    """One gradient entry per parameter, 1 (W_xh), 2 (W_hh), 2 (b_h), 4 (W_hy), 12 (b_y): whole
+    norm 13, which leaving out any one parameter changes. lr 1, momentum 0, no decay, zero
+    parameters: the new parameters are -g_clipped."""
+    grads = zero_grads()
+    entries = {"W_xh": (0, 1), "W_hh": (1, 0), "b_h": (0,), "W_hy": (2, 1), "b_y": (1,)}
+    values = dict(zip(RNN_PARAMS, (1.0, 2.0, 2.0, 4.0, 12.0)))
+    for k, idx in entries.items():
+        grads[k][idx] = values[k]
+    return tiny_state(), grads, entries, values
+
+
+@pytest.mark.parametrize("mode", ["global", "per_parameter"])
+def test_which_parameters_enter_the_clipping_norm(mode):
+    state, grads, entries, values = every_parameter_case()
+    new = RNNLearner(lr=1.0, momentum=0.0, weight_decay=0.0, clip=3.0, clip_mode=mode).update(
+        state, grads)
+    for k, idx in entries.items():
+        g = values[k]
+        if mode == "global":        # every parameter's entry in one norm: 13
+            want = g * 3.0 / (13.0 + 1e-12)
+        else:                       # each by its own norm (its one entry); 1 and 2 are below 3
+            want = g * 3.0 / (g + 1e-12) if g > 3.0 else g
+        assert -new[k][idx] == want, (k, -new[k][idx], want)
+        assert np.count_nonzero(new[k]) == 1, k         # the other entries had zero gradient
+
+
+@pytest.mark.parametrize("mode", ["global", "per_parameter"])
+def test_a_norm_exactly_at_the_bound_is_not_clipped(mode):
+    """Clipping acts when the norm exceeds the bound; at the bound the gradient is unchanged
+    (bit for bit: scaling by clip / (norm + 1e-12) would change it)."""
+    state, grads, entries, values = every_parameter_case()
+    clip = 13.0 if mode == "global" else 12.0           # the whole norm; the largest array norm
+    new = RNNLearner(lr=1.0, momentum=0.0, weight_decay=0.0, clip=clip, clip_mode=mode).update(
+        state, grads)
+    for k, idx in entries.items():
+        assert -new[k][idx] == values[k], k
+
+
+def test_weight_decay_and_momentum_with_a_clipped_gradient():
+    """All four steps at once on every parameter: v' = m v - lr g_clipped, p' = p + v', then
+    p' *= 1 - lr wd on the matrices only (decoupled: the decay never enters v)."""
+    state, grads, entries, values = every_parameter_case()
+    for k in RNN_PARAMS:
+        state[k] = np.full_like(state[k], 2.0)
+        state["v_" + k] = np.full_like(state[k], -1.0)
+    lr, m, wd = 0.5, 0.25, 0.1
+    new = RNNLearner(lr=lr, momentum=m, weight_decay=wd, clip=6.5).update(state, grads)
+    for k, idx in entries.items():
+        v = m * -1.0 - lr * values[k] * 6.5 / (13.0 + 1e-12)
+        p = 2.0 + v
+        if k in WEIGHT_MATRICES:
+            p *= 1 - lr * wd
+        assert new["v_" + k][idx] == pytest.approx(v, rel=1e-15), k
+        assert new[k][idx] == pytest.approx(p, rel=1e-15), k
+        other = tuple(0 if i else 1 for i in idx) if len(idx) == 2 else ((idx[0] + 1) % 2,)
+        v0 = m * -1.0                                       # an entry with zero gradient
+        assert new["v_" + k][other] == pytest.approx(v0, rel=1e-15), k
+        assert new[k][other] == pytest.approx((2.0 + v0) * ((1 - lr * wd) if k in WEIGHT_MATRICES
+                                                            else 1.0), rel=1e-15), k
+
+
 def test_optimizer_step_on_a_subset_leaves_the_rest():
     state, grads = clip_case()
     cfg = RNNConfig(lr=1.0, momentum=0.0, weight_decay=0.0, clip=0.25)
@@ -125,6 +187,24 @@ def test_defaults_are_the_v1_values():
     c = RNNConfig()
     assert (c.n_hidden, c.lr, c.momentum, c.clip, c.clip_mode, c.weight_decay, c.init_scale,
             c.alpha) == (30, 0.05, 0.9, 5.0, "global", 1e-4, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("field, edge, past", [
+    ("n_hidden", 1, 0), ("n_hidden", MAX_HIDDEN, MAX_HIDDEN + 1),
+    ("lr", 1e-300, 0.0), ("init_scale", 1e-300, 0.0),
+    ("momentum", 0.0, -1e-300), ("weight_decay", 0.0, -1e-300),
+    ("clip", 0.0, -1e-300), ("clip", None, float("nan")),
+    ("alpha", 1.0, 1.0 + 1e-12), ("alpha", 1e-300, 0.0),
+    ("clip_mode", "per_parameter", "Global"),
+])
+def test_shared_hyperparameters_at_their_bounds(field, edge, past):
+    """Every shared field accepts the edge of its range and rejects the value just past it,
+    with a one-line error naming the field."""
+    cfg = RNNConfig(**{field: edge})
+    cfg.validate()
+    with pytest.raises(ValueError, match=field) as e:
+        RNNConfig(**{field: past}).validate()
+    assert "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -217,3 +297,23 @@ def test_join_segments():
     a, b = np.ones((2, 3)), np.zeros((1, 3))
     assert join_segments([a]) is a
     np.testing.assert_array_equal(join_segments([a, b]), np.concatenate([a, b]))
+
+
+def test_noise_seeds_span_the_int64_range():
+    """A rule drawing fresh noise takes its noise seed from the run's generator over the
+    non-negative int64 range, after the network: runs with different model seeds get
+    independent noise streams (no two of 64 runs share a seed; seeds reach the top of the
+    range), and the network's draws are those of the same seed without noise."""
+    task = harness.SequenceLookup()
+    L = learners.get("forward_gradient")()
+    seeds = []
+    for s in range(64):
+        state = L.init(task, np.random.default_rng(s))
+        assert state["noise_key"].dtype == np.int64 and state["noise_key"][1] == 0
+        seeds.append(int(state["noise_key"][0]))
+    assert len(set(seeds)) == 64 and min(seeds) >= 0
+    assert max(seeds) >= 2 ** 62                      # P(all 64 below 2^62) = 2^-64
+    plain = RNNLearner().init(task, np.random.default_rng(5))
+    noisy = L.init(task, np.random.default_rng(5))
+    for k in RNN_PARAMS:
+        assert np.array_equal(plain[k], noisy[k]), k

@@ -227,6 +227,15 @@ def unbiasedness(G, ref):
     return ratio, cos, var / (ref @ ref)
 
 
+def magnitude(G, ref):
+    """The mean estimate's size against ref: its projection on ref in units of ref
+    (m . ref / |ref|^2, 1 when unbiased; its noise is small, being one direction of the
+    estimator's variance) and its norm ratio |m| / |ref| (1 plus the noise left in the mean).
+    A cosine alone passes an estimate scaled by any positive factor (e.g. 1/sigma)."""
+    m = G.mean(axis=0)
+    return m @ ref / (ref @ ref), np.sqrt((m @ m) / (ref @ ref))
+
+
 @pytest.fixture(scope="module")
 def v1_point(task):
     """The v1 network at its seed-0 initialization and the training batch."""
@@ -248,6 +257,8 @@ def test_uoro_is_unbiased(v1_point):
     assert cos > 0.9
     assert relvar > 1.0                         # a single draw is noisy (measured: ~46)
     assert unbiasedness(G, 0.5 * ref)[0] > 4.0
+    proj, norm = magnitude(G, ref)              # measured: 0.966, 0.985
+    assert abs(proj - 1) < 0.1 and 0.9 < norm < 1.15
     # the readout gets its exact gradient
     g = grads_of(learners.get("uoro")(), state, batch)
     assert_grads_close(g, grads_of(learners.get("bptt")(), state, batch), atol=0,
@@ -272,8 +283,11 @@ def test_uoro_is_unbiased_with_the_leak():
     """alpha = 0.5 on a small random network against the finite-difference oracle."""
     state, batch = random_case(4, T=5)
     ref = flat(oracle_gradient(state, batch, 0.5))
-    ratio, cos, _ = unbiasedness(uoro_draws(state, batch, 1000, alpha=0.5), ref)
+    G = uoro_draws(state, batch, 1000, alpha=0.5)
+    ratio, cos, _ = unbiasedness(G, ref)
     assert ratio < 4.0 and cos > 0.9
+    proj, norm = magnitude(G, ref)              # measured: 1.058, 1.063
+    assert abs(proj - 1) < 0.12 and 0.9 < norm < 1.15
 
 
 @pytest.mark.parametrize("name", ["uoro", "forward_gradient"])
@@ -332,6 +346,8 @@ def test_forward_gradient_is_unbiased(task, n_hidden, K):
           f"cos {cos:.4f}, relative variance {relvar:.1f} (n + 1 = {n + 1})")
     assert ratio < 4.0
     assert 0.85 * (n + 1) < relvar < 1.15 * (n + 1)
+    proj, norm = magnitude(G, ref)              # measured: 1.003, 1.108 (H 30); 1.013, 1.016 (H 8)
+    assert abs(proj - 1) < 0.05 and 0.95 < norm < 1.2
     if n_hidden == 8:
         assert cos > 0.95
         assert unbiasedness(G, 0.8 * ref)[0] > 4.0

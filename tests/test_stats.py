@@ -300,6 +300,14 @@ def test_verdict_level_must_match_alpha():
     assert isinstance(c99, PairedComparison) and verdict(c99, alpha=0.01) == "no detectable difference"
 
 
+@pytest.mark.parametrize("alpha", [0, 0.0, 1, 1.0, -0.05, 1.5])
+def test_verdict_rejects_an_alpha_outside_the_open_interval(alpha):
+    """alpha must lie strictly between 0 and 1; the error says so (not a level mismatch)."""
+    c = paired_comparison([1, 2, 3, 4.0], [0, 0, 0, 0.0], n_boot=50)
+    with pytest.raises(ValueError, match="alpha must be strictly between 0 and 1"):
+        verdict(c, alpha=alpha)
+
+
 # ---- formatting ---------------------------------------------------------------------------
 def test_fmt_ci():
     assert fmt_ci(0.506, 0.424, 0.586) == "0.506 [0.424, 0.586]"

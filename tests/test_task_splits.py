@@ -162,3 +162,43 @@ def test_numpy_ints_and_bools_accepted():
     t = SequenceLookup(dataset_seed=np.int64(1), teacher_seed=np.int32(5),
                        variable_timing=np.bool_(False), validation_fraction=np.float64(0.5))
     assert t.variable_timing is False and len(t.unseen_sequences) == 1550
+
+
+@pytest.mark.parametrize("kw", [
+    {},                                                                    # listed (5^5)
+    {"n_letters": 4, "length": 9, "n_sequences": 20_000, "n_train": 15_000},  # sampled, 4^9
+    {"n_letters": 7, "length": 7, "n_sequences": 300, "n_train": 250, "dataset_seed": 2,
+     "variable_timing": True, "validation_fraction": 0.3},                # sampled, 7^7
+])
+def test_every_split_is_disjoint_and_duplicate_free(kw):
+    """All four parts (train, held-out test, validation, reported unseen), as the batches give
+    them, are pairwise disjoint and free of repeats, in listed spaces and in spaces above the
+    listing limit (where the unseen pool is a sample that must avoid the data set)."""
+    from harness.task import UNSEEN_LIST_LIMIT
+    t = SequenceLookup(**kw)
+    assert t.unseen_is_sample == (t.n_letters ** t.length > UNSEEN_LIST_LIMIT)
+    parts = {name: t._split_sequences(name) for name in ("train", "test", "validation", "unseen")}
+    sets = {name: as_set(seqs) for name, seqs in parts.items()}
+    for name, seqs in parts.items():
+        assert len(sets[name]) == len(seqs) > 0, f"{name} repeats a sequence or is empty"
+    names = sorted(sets)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not sets[a] & sets[b], f"{a} and {b} share sequences"
+    assert len(sets["train"]) == t.n_train and len(sets["test"]) == t.n_sequences - t.n_train
+    pool = len(sets["validation"]) + len(sets["unseen"])
+    assert pool == (UNSEEN_SAMPLE_SIZE if t.unseen_is_sample
+                    else t.n_letters ** t.length - t.n_sequences)
+    assert len(sets["validation"]) == int(np.floor(t.validation_fraction * pool + 0.5))
+    # the batches score exactly these parts (one-hot rows decode back to the sequences)
+    timings = {"validation": t.validation_timings, "unseen": t.unseen_timings,
+               "test": None if t.test_timings is None else t.test_timings[t.test_idx]}
+    for name, batch in (("validation", t.validation_batch()), ("unseen", t.unseen_batch()),
+                        ("test", t.test_batch())):
+        if t.variable_timing:          # one segment per sequence, letter k held timing[k] steps
+            assert len(batch.segments) == len(parts[name])
+            for x, seq, tm in zip(batch.segments, parts[name], timings[name]):
+                assert x[0].argmax(axis=1).tolist() == np.repeat(seq, tm).tolist(), name
+        else:
+            decoded = batch.segments[0].argmax(axis=2)
+            assert np.array_equal(decoded, parts[name]), name

@@ -124,3 +124,58 @@ def test_harness_brings_a_shared_array_in_once():
     assert state["W"] is state["V"]
     n_batch = sum(s.size for s in batch.segments) + batch.targets.size
     assert tr.n_values == 4 + 2 + n_batch
+
+
+def test_frame_walks_skip_call_forwarders():
+    """The tracker reads its callers' frames (np.vectorize's probe, the user's call in an error);
+    a forwarder that only passes the call on (mutmut's trampolines in mutation testing) is not
+    one of them, so wrapping the tracker's functions leaves what it sees unchanged."""
+    import sys
+
+    from metrics.tracking.escapes import _outward
+
+    def inner():
+        return [f.f_code.co_name for f in _outward(sys._getframe(0))][:3]
+
+    ns = {"__name__": "mutmut.fake_trampoline", "inner": inner}
+    exec("def forwarder():\n    return inner()\n", ns)
+
+    def caller():
+        return ns["forwarder"]()
+
+    assert caller() == ["inner", "caller", "test_frame_walks_skip_call_forwarders"]
+    ns["__name__"] = "somewhere.else"                  # an ordinary caller is a frame like any
+    assert caller() == ["inner", "forwarder", "caller"]
+
+
+# ---- out= arrays that are not tracked ------------------------------------------------------------
+def test_writing_tracked_values_into_an_untracked_out_array():
+    """Strict mode refuses it (the values would leave the model), naming the function; constants
+    (elements with no id) may be written; a tracked out= is a normal store; without strict the
+    values are written and each element counts as one escape."""
+    from metrics.tracking.errors import EscapeError
+    tr = Tracker(strict=True)
+    (a,) = tr.track_args(np.arange(3.0))
+    with pytest.raises(EscapeError, match=r"numpy\.add writes tracked values into an untracked "
+                                          r"out= array \(strict\)"):
+        np.add(a, a, out=np.empty(3))
+    with pytest.raises(EscapeError, match=r"numpy\.clip writes tracked values"):
+        np.clip(a, 0.0, 1.0, out=np.empty(3))
+    first = Tracker(strict=True)                          # the very first value (id 0) too
+    (s,) = first.track_args(np.array([5.0]))
+    assert s.ids.tolist() == [0]
+    with pytest.raises(EscapeError, match="numpy.negative"):
+        np.negative(s, out=np.empty(1))
+    z = np.zeros_like(a)                                  # tracked, but constants: ids -1
+    assert (z.ids < 0).all()
+    out = np.full(3, 7.0)
+    np.add(z, z, out=out)
+    assert out.tolist() == [0.0, 0.0, 0.0]
+    t_out = np.zeros_like(a)
+    np.add(a, a, out=t_out)                               # tracked out=: stored, no error
+    assert t_out.peek().tolist() == [0.0, 2.0, 4.0] and tr.escapes == 0
+    loose = Tracker()
+    (b,) = loose.track_args(np.arange(3.0))
+    out = np.empty(3)
+    np.add(b, b, out=out)
+    assert out.tolist() == [0.0, 2.0, 4.0] and loose.escapes == 3

@@ -21,6 +21,7 @@ from metrics.tracking.layout import I64
 
 _NUMPY_DIR = os.path.dirname(np.__file__)
 _TRACKING_DIR = os.path.dirname(os.path.abspath(__file__))
+_FORWARDERS = ("mutmut.",)
 
 
 def escape(tr, ids: np.ndarray, width: int, buf: int, size: int, what: str):
@@ -57,31 +58,34 @@ def escaping(convert, what: str):
     return method
 
 
+def _outward(f):
+    """The frames from f outward, without those of call forwarders that only pass a call on
+    unchanged (mutmut's trampolines during mutation testing, docs/mutation.md): the frame
+    structure this module reads is then the same with or without them."""
+    while f is not None:
+        if not f.f_globals.get("__name__", "").startswith(_FORWARDERS):
+            yield f
+        f = f.f_back
+
+
 def in_vectorize_probe() -> bool:
     """Is np.asarray being called by np.vectorize's output-type probe? It converts the
     arguments to read their first elements, then converts them again for the real call: only
     the second conversion is the program's (one escape per element)."""
-    try:
-        f = sys._getframe(2)
-    except ValueError:                        # called from outside any Python frame
-        return False
-    for _ in range(3):
-        if f is None:
-            return False
+    frames = _outward(sys._getframe(1))
+    next(frames, None)                        # our caller (the conversion being made)
+    for _, f in zip(range(3), frames):
         if f.f_code.co_name == "_get_ufunc_and_otypes" and \
                 f.f_code.co_filename.startswith(_NUMPY_DIR):
             return True
-        f = f.f_back
     return False
 
 
 def _user_call() -> str | None:
     """Source text and place of the call being made in the innermost frame outside numpy and
     this package (Python 3.11+ positions), e.g. '`rng.permutation(x)` (study.py:12)'."""
-    f = sys._getframe(1)
-    while f is not None and (f.f_code.co_filename.startswith(_NUMPY_DIR)
-                             or f.f_code.co_filename.startswith(_TRACKING_DIR)):
-        f = f.f_back
+    f = next((f for f in _outward(sys._getframe(1))
+              if not f.f_code.co_filename.startswith((_NUMPY_DIR, _TRACKING_DIR))), None)
     if f is None:
         return None
     place = f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"

@@ -1,0 +1,196 @@
+"""Mutation testing of the core, one module at a time (docs/mutation.md).
+
+    python tools/mutation.py harness/stats.py learners/rnn.py      # run these modules
+    python tools/mutation.py --survivors learners/rnn.py           # rerun only its survivors
+    python tools/mutation.py --report [MODULE ...]                 # counts from the last runs
+    python tools/mutation.py --list                                # the core modules
+
+Each module is one `mutmut run --max-children N "<module>.*"`: mutmut (configured in
+pyproject.toml, [tool.mutmut]) copies the packages and tests/ into mutants/, records once which
+tests call which function (its "stats" pass, the whole suite), then runs each mutant of the
+module against only the tests that reach the mutated function. A module's mutants that were
+already decided are run again (a run is a fresh verdict on the current tests). Afterwards it prints,
+per module, killed (timeouts count as killed: the mutant changed behaviour enough to hang),
+survived, equivalent (listed in tools/mutation_equivalent.txt, one line each with the reason),
+no tests (no test reaches the function), not checked, and the score
+killed / (mutants - equivalent - not run): over the decided mutants, so a partly run module's
+score covers its run part only. --max-children defaults to 1 (one core for mutation runs).
+
+Functions mutmut does not mutate: numba kernels (@nb.njit) and any other decorated function
+except @staticmethod/@classmethod (mutmut skips decorated functions: their trampolines would
+break the decorator); module-level constants; __init__.py files (excluded here).
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
+KILLED = {1, 3, 36, 24, -24, 152, 255}          # killed, pytest internal error, timeouts
+TIMEOUT = {36, 24, -24, 152, 255}
+NO_TESTS = {5, 33}
+
+
+def core_modules() -> list[str]:
+    """The modules [tool.mutmut] mutates, as paths relative to the project root, in order."""
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    out = []
+    for pattern in cfg["only_mutate"]:
+        paths = sorted(ROOT.glob(pattern)) if any(c in pattern for c in "*?[") else [ROOT / pattern]
+        for p in paths:
+            rel = p.relative_to(ROOT).as_posix()
+            if rel.endswith(".py") and not any(fnmatch.fnmatch(rel, x)
+                                               for x in cfg.get("do_not_mutate", [])):
+                out.append(rel)
+    return out
+
+
+def module_path(arg: str) -> str:
+    """'harness/stats.py', 'harness.stats' or 'harness/stats' -> 'harness/stats.py'."""
+    p = arg.removesuffix(".py").replace(".", "/") + ".py" if not arg.endswith(".py") else arg
+    return p
+
+
+def dotted(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def equivalents() -> dict[str, str]:
+    """mutant name -> the reason it cannot change behaviour (tools/mutation_equivalent.txt)."""
+    out = {}
+    if EQUIVALENT_FILE.exists():
+        for line in EQUIVALENT_FILE.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, why = line.partition(" ")
+                out[name] = why.strip().lstrip("#").strip()
+    return out
+
+
+def results(path: str) -> dict[str, int | None]:
+    """mutant name -> mutmut's exit code (None: not checked) for one module, from mutants/."""
+    meta = ROOT / "mutants" / (path + ".meta")
+    if not meta.exists():
+        return {}
+    return json.loads(meta.read_text())["exit_code_by_key"]
+
+
+def counts(path: str, equiv: dict[str, str]) -> dict:
+    res = results(path)
+    c = {"mutants": len(res), "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0,
+         "no_tests": 0, "not_checked": 0, "other": 0}
+    for name, code in res.items():
+        if name in equiv:
+            c["equivalent"] += 1
+        elif code is None:
+            c["not_checked"] += 1
+        elif code in KILLED:
+            c["killed"] += 1
+            c["timeout"] += code in TIMEOUT
+        elif code == 0:
+            c["survived"] += 1
+        elif code in NO_TESTS:
+            c["no_tests"] += 1
+        else:
+            c["other"] += 1                   # segfault, suspicious, interrupted: see mutmut
+    decided = c["mutants"] - c["equivalent"] - c["not_checked"]
+    c["score"] = c["killed"] / decided if decided else None
+    return c
+
+
+def survivors(path: str, equiv: dict[str, str]) -> list[str]:
+    return sorted(n for n, code in results(path).items() if n not in equiv and code not in KILLED)
+
+
+def report(paths: list[str]) -> str:
+    equiv = equivalents()
+    head = ("| module | mutants | killed (of which timeouts) | survived | equivalent | no tests "
+            "| not run | score |\n|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for p in paths:
+        c = counts(p, equiv)
+        if not c["mutants"] and results(p) == {} and (ROOT / "mutants" / (p + ".meta")).exists():
+            lines.append(f"| {p} | 0 | | | | | nothing mutmut mutates (decorated functions only) | |")
+            continue
+        if not c["mutants"] or c["not_checked"] == c["mutants"]:
+            lines.append(f"| {p} | {c['mutants'] or ''} | | | | | not run | |")
+            continue
+        score = "" if c["score"] is None else f"{100 * c['score']:.1f}%"
+        lines.append(f"| {p} | {c['mutants']} | {c['killed']} ({c['timeout']}) | {c['survived']} "
+                     f"| {c['equivalent']} | {c['no_tests']} | {c['not_checked'] or ''} | {score} |")
+    return "\n".join(lines)
+
+
+def run_module(path: str, max_children: int, only_survivors: bool) -> int:
+    names = survivors(path, equivalents()) if only_survivors else [dotted(path) + ".*"]
+    if not names:
+        print(f"{path}: no survivors to rerun", flush=True)
+        return 0
+    log_dir = ROOT / "mutants" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / (dotted(path) + ".log")
+    cmd = ["mutmut", "run", "--max-children", str(max_children), *names]
+    print(f"{path}: {' '.join(cmd[:4])} ({len(names)} pattern(s)); log {log.relative_to(ROOT)}",
+          flush=True)
+    with open(log, "w") as f:
+        rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        print(f"{path}: mutmut exited with {rc}; see {log}", flush=True)
+    return rc
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("modules", nargs="*", help="core modules (paths or dotted names); "
+                    "'all' for every core module")
+    ap.add_argument("--max-children", type=int, default=1,
+                    help="mutants run in parallel (default 1: one core)")
+    ap.add_argument("--survivors", action="store_true",
+                    help="rerun only the module's mutants not yet killed (survived, no tests, "
+                    "not run, interrupted) and not listed as equivalent")
+    ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
+    ap.add_argument("--list", action="store_true", help="list the core modules")
+    ap.add_argument("--survived", action="store_true",
+                    help="list the names of the mutants not yet killed (mutmut show NAME: the "
+                    "diff)")
+    a = ap.parse_args(argv)
+    core = core_modules()
+    if a.list:
+        print("\n".join(core))
+        return 0
+    mods = core if a.modules == ["all"] else [module_path(m) for m in a.modules]
+    unknown = [m for m in mods if m not in core]
+    if unknown:
+        print(f"error: not a core module (see --list): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if a.survived:
+        for m in mods or core:
+            for n in survivors(m, equivalents()):
+                print(n)
+        return 0
+    if not a.report:
+        if not mods:
+            ap.error("name the modules to run (or 'all')")
+        (ROOT / "mutants").mkdir(exist_ok=True)
+        lock = open(ROOT / "mutants" / ".mutation.lock", "w")
+        try:                          # one run at a time: mutmut keeps its state in mutants/
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
+            return 2
+        for m in mods:
+            run_module(m, a.max_children, a.survivors)
+    print(report(mods or core))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
