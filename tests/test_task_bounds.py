@@ -72,3 +72,14 @@ def test_a_bad_value_is_shown_on_one_line_and_short(value, shown):
     msg = str(e.value)
     assert msg.endswith(f", got {shown}") and "\n" not in msg and len(shown) <= 60
     assert msg.startswith("SequenceLookup: n_letters must be a positive integer <= 4096")
+
+
+def test_a_zero_teacher_logit_is_code_plus_one():
+    """sign(0) = +1 for the final code and for every prefix's code (the module docstring)."""
+    t = SequenceLookup()
+    t.W_teacher = np.zeros_like(t.W_teacher)
+    t.b_teacher = np.array([0.0, -1.0, -0.0])       # logits exactly 0, -1 and -0 at every step
+    seqs = t.sequences[:4]
+    want = np.array([1.0, -1.0, 1.0])
+    assert np.array_equal(t.targets(seqs), np.broadcast_to(want, (4, 3)))
+    assert np.array_equal(t.prefix_targets(seqs), np.broadcast_to(want, (4, t.length, 3)))
