@@ -1,0 +1,64 @@
+"""The training loop's scoring functions and argument checks, on hand-computed values (issue 8)."""
+import numpy as np
+import pytest
+
+import harness
+import learners
+from harness.training import (DEFAULT_SWEEPS_FIXED, DEFAULT_SWEEPS_VARIABLE, accuracy,
+                              bit_accuracy, default_sweeps, mse_loss, sign_code)
+
+TARGETS = np.array([[1.0, -1.0, 1.0], [1.0, 1.0, 1.0], [-1.0, -1.0, -1.0], [1.0, -1.0, -1.0]])
+Y = np.array([[0.0, -0.5, 2.0],       # all three right (0 counts as +1)
+              [0.3, -0.1, 0.2],       # bit 1 wrong
+              [-1.0, -2.0, -0.0],     # -0.0 >= 0: bit 2 read as +1, wrong
+              [1.0, -1.0, -1.0]])     # exact
+
+
+def test_sign_code_takes_zero_as_plus_one():
+    assert sign_code(np.array([-1e-300, 0.0, -0.0, 1e-300])).tolist() == [-1.0, 1.0, 1.0, 1.0]
+
+
+def test_accuracies_and_loss_by_hand():
+    assert accuracy(Y, TARGETS) == 0.5                       # rows 0 and 3 have all bits right
+    assert bit_accuracy(Y, TARGETS).tolist() == [1.0, 0.75, 0.75]
+    # 0.5 * mean over rows of the summed squared errors
+    d = [(1, 0.25, 1), (0.49, 1.21, 0.64), (0, 1, 1), (0, 0, 0)]
+    assert mse_loss(Y, TARGETS) == pytest.approx(0.5 * np.mean([sum(r) for r in d]), rel=1e-15)
+    assert mse_loss(TARGETS, TARGETS) == 0.0
+
+
+def test_default_sweeps_follow_the_timing():
+    assert default_sweeps(harness.SequenceLookup()) == DEFAULT_SWEEPS_FIXED == 800
+    assert default_sweeps(harness.SequenceLookup(variable_timing=True)) == DEFAULT_SWEEPS_VARIABLE
+    assert DEFAULT_SWEEPS_VARIABLE == 2000
+
+
+def test_divergence_error_carries_the_sweep_and_loss():
+    e = harness.DivergenceError("bptt", 7, float("inf"))
+    assert (e.sweep, e.loss) == (7, float("inf"))
+    assert str(e) == "learner 'bptt' diverged: loss became inf at sweep 7"
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(sweeps=0), r"sweeps must be a positive integer, got 0$"),
+    (dict(sweeps=True), r"sweeps must be a positive integer, got True$"),
+    (dict(sweeps=2.0), r"sweeps must be a positive integer, got 2.0$"),
+    (dict(seed=-1), r"seed must be a non-negative integer, got -1$"),
+    (dict(seed=False), r"seed must be a non-negative integer, got False$"),
+    (dict(seed=0.0), r"seed must be a non-negative integer, got 0.0$"),
+    (dict(eval_every=0), r"eval_every must be a positive integer or None, got 0$"),
+])
+def test_train_arguments_at_their_edges(kw, msg):
+    args = dict(seed=0, sweeps=1) | kw
+    with pytest.raises(ValueError, match=msg):
+        harness.train(learners.get("bptt").for_task(harness.SequenceLookup(), n_hidden=4),
+                      **args)
+
+
+def test_smallest_valid_arguments_run():
+    task = harness.SequenceLookup()
+    r = harness.train(learners.get("bptt").for_task(task, n_hidden=4), task, seed=np.int64(0),
+                      sweeps=np.int32(1), eval_every=1)
+    assert r.seed == 0 and type(r.seed) is int and r.sweeps == 1 and type(r.sweeps) is int
+    assert len(r.history) == 1 and r.history["sweep"].tolist() == [1]
+    assert not np.isnan(r.history["validation_acc"].iloc[0])
