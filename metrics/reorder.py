@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metrics.trace import Trace, TraceChunk
+from metrics.trace import Trace, TraceChunk, run_mask
 
 
 @njit(cache=True)
@@ -104,13 +104,6 @@ def _concatenated(trace: Trace):
 FUSE = ("elementwise", "all")
 
 
-def _run_mask(runs, n: int) -> np.ndarray:
-    mask = np.zeros(n, np.bool_)
-    for first, count in np.asarray(runs, np.int64).reshape(-1, 2):
-        mask[first:first + count] = True
-    return mask
-
-
 def demand_order(trace: Trace, fuse: str = "elementwise") -> Trace:
     """`trace` with the instructions `fuse` allows deferred run just before their first use
     (module docstring); a new Trace, the input is not changed. Units unchanged (value widths in
@@ -123,10 +116,10 @@ def demand_order(trace: Trace, fuse: str = "elementwise") -> Trace:
     np.cumsum(nreads.astype(np.int64), out=offsets[1:])
     first_use = _first_use(n, nreads, reads)   # the first instruction reading each value
     consumed = first_use < n
-    escape = _run_mask(trace.escape_runs, n)
+    escape = run_mask(trace.escape_runs, n)
+    ew = run_mask(trace.elementwise_runs, n)
     anchored = (nreads == 0) | ~consumed | escape
     if fuse == "elementwise":
-        ew = _run_mask(getattr(trace, "elementwise_runs", np.zeros((0, 2))), n)
         fu = np.minimum(first_use, n - 1)
         others = np.cumsum(~ew)                  # non-elementwise instructions up to each one
         anchored |= ~ew | ~ew[fu] | (others[fu] != others)
@@ -151,7 +144,7 @@ def demand_order(trace: Trace, fuse: str = "elementwise") -> Trace:
     keep = new_id[np.asarray(trace.keep, np.int64)]
     chunk = TraceChunk(first_value=0, nreads=new_nreads, reads=new_reads,
                        value_bytes=vb[order], phase=ph[order])
-    ew_new = _run_mask(getattr(trace, "elementwise_runs", np.zeros((0, 2))), n)[order]
+    ew_new = ew[order]
     return Trace(chunks=[chunk], keep=keep, phase_names=list(trace.phase_names), label=label,
                  label_names=list(trace.label_names), escapes=trace.escapes, escape_runs=runs,
                  elementwise_runs=_runs(ew_new))

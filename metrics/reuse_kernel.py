@@ -24,6 +24,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from metrics.trace import run_mask
+
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _I32_MAX = 2**31 - 1
 
@@ -245,7 +247,4 @@ def escaped_flags(trace) -> np.ndarray:
     runs = np.asarray(trace.escape_runs, np.int64).reshape(-1, 2)
     if runs.shape[0] == 0:
         return np.zeros(0, np.uint8)
-    flags = np.zeros(trace.n_values, np.uint8)
-    for first, n in runs:
-        flags[first:first + n] = 1
-    return flags
+    return run_mask(runs, trace.n_values).view(np.uint8)

@@ -43,6 +43,15 @@ import numpy as np
 WRITE, READ = 0, 1
 
 
+def run_mask(runs, n: int) -> np.ndarray:
+    """bool mask over value ids 0..n-1, True inside the (first value id, count) runs (as
+    trace.escape_runs and trace.elementwise_runs hold them)."""
+    mask = np.zeros(n, np.bool_)
+    for first, count in np.asarray(runs, np.int64).reshape(-1, 2):
+        mask[first:first + count] = True
+    return mask
+
+
 @dataclass
 class TraceChunk:
     """Instructions first_value .. first_value + len(nreads) - 1 with their reads."""
