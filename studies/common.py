@@ -159,6 +159,19 @@ def finish_args(p: Parser, argv, defaults: dict, quick: dict) -> argparse.Namesp
     return args
 
 
+def schedule_list(p, value) -> tuple:
+    """--schedules as a tuple of distinct schedule names (harness/schedules.py); a tuple or list
+    (a study's default) passes through; anything else is a parser error (one line, exit 2)."""
+    from harness.schedules import SCHEDULES
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    scheds = [x.strip() for x in str(value).split(",") if x.strip()]
+    if not scheds or any(x not in SCHEDULES for x in scheds) or len(set(scheds)) < len(scheds):
+        p.error(f"--schedules {value!r}: a comma-separated list of distinct names of "
+                f"{', '.join(SCHEDULES)}")
+    return tuple(scheds)
+
+
 def learner_names(arg: str | None, default: list[str] | None = None) -> list[str]:
     """The learners named by --learners (default: every built-in), checked: unknown names and a
     learner named twice (also as its class path) are errors."""

@@ -52,6 +52,7 @@ import pandas as pd
 from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.sweep import run_sweep
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, median_spread,
+                            schedule_list,
                             nonneg_float, nonneg_int, positive_int, provenance, remove_stale,
                             report_written, split_by_targets, study_parser)
 from studies import evidence, number_format
@@ -123,11 +124,7 @@ def parse_args(argv=None):
         p.error("--full and --quick contradict each other")
     defaults = {**DEFAULTS, **FULL} if raw.full else DEFAULTS
     args = finish_args(p, argv, defaults, QUICK)
-    scheds = [x.strip() for x in str(args.schedules).split(",") if x.strip()]
-    if not scheds or any(x not in SCHEDULES for x in scheds) or len(set(scheds)) < len(scheds):
-        p.error(f"--schedules {args.schedules!r}: a comma-separated list of distinct names of "
-                f"{', '.join(SCHEDULES)}")
-    args.schedules = scheds
+    args.schedules = list(schedule_list(p, args.schedules))
     if raw.accuracy_only:
         given = [f for f, k in (("--measure-seeds", "measure_seeds"),
                                 ("--whole-run-seeds", "whole_run_seeds"),

@@ -41,6 +41,7 @@ from harness.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from harness.schedules import SCHEDULES
 from harness.sweep import run_sweep
 from studies.common import (add_flag, begin, cli, finish_args, int_list, nonneg_float,
+                            schedule_list,
                             provenance, remove_stale, report_written, study_parser)
 from studies.configuration import add_config_flag, configured_hyper
 from studies.figures import learner_style, pyplot, save_figure
@@ -208,12 +209,7 @@ def parse_args(argv=None):
     args = finish_args(p, argv, DEFAULTS, QUICK)
     if args.fuse not in ("elementwise", "all"):
         p.error(f"--fuse {args.fuse!r}: elementwise or all")
-    if isinstance(args.schedules, str):
-        sched = tuple(s.strip() for s in args.schedules.split(",") if s.strip())
-        if not sched or any(s not in SCHEDULES for s in sched):
-            p.error(f"--schedules {args.schedules!r}: a comma-separated list of "
-                    f"{', '.join(SCHEDULES)}")
-        args.schedules = sched
+    args.schedules = schedule_list(p, args.schedules)
     if min(args.lengths) < 2:
         p.error("--lengths: every T must be >= 2")
     return args

@@ -87,6 +87,7 @@ from studies.movement import update_columns
 from studies.configuration import add_config_flag, configured_hyper
 from studies.number_format import measure_kwargs, study_format
 from studies.common import (StudyError, add_flag, begin, cli, finish_args, int_list,
+                            schedule_list,
                             nonneg_float, provenance, remove_stale, report_written,
                             split_by_targets, study_parser, positive_int)
 from studies.scaling_plan import (PROBE_HIDDEN, PROBE_LENGTHS, WARM_SWEEPS, absorb,  # noqa: F401
@@ -216,12 +217,7 @@ def parse_args(argv=None):
                    help="redraw the report of the results folder --out from its scaling.csv and "
                         "results.json (nothing measured; the other flags are ignored)")
     args = finish_args(p, argv, DEFAULTS, QUICK)
-    if isinstance(args.schedules, str):
-        scheds = [x.strip() for x in args.schedules.split(",") if x.strip()]
-        if not scheds or any(x not in SCHEDULES for x in scheds) or len(set(scheds)) < len(scheds):
-            p.error(f"--schedules {args.schedules!r}: a comma-separated list of distinct names of "
-                    f"{', '.join(SCHEDULES)}")
-        args.schedules = tuple(scheds)
+    args.schedules = schedule_list(p, args.schedules)
     if min(args.lengths) < 2:
         p.error("--lengths: every T must be >= 2 (the task needs 25 distinct sequences)")
     args.hierarchy_obj = None
