@@ -107,7 +107,6 @@ class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):
         return join_segments(ys), L
 
     def forward(self, state, batch):
-        c = self.config
         if self.is_per_step(batch):
             return self.forward_per_step(state, batch)
         W_xh, W_hh, b_h = state["W_xh"], state["W_hh"], state["b_h"]
@@ -119,28 +118,30 @@ class WeightPerturbation(FreshNoiseEachUpdate, RNNLearner):
                 h = self.leak(h, np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h))   # h_{t+1}
             hTs.append(h)
             ys.append(np.tanh(h @ W_hy.T + b_y))                   # (B, 3)
+        noise, y_p = self.perturbed_passes(                        # y~_p: (B, 3)
+            state, lambda moved: self.predict(moved, batch))
+        return {"y": join_segments(ys), "h_T": hTs, "y_perturbed": y_p, "noise": noise}
+
+    def perturbed_passes(self, state, evaluate):
+        """This update's n_perturb noise draws xi (a dict per draw, one entry per perturbed
+        parameter, in draw order) and evaluate(state with theta + sigma xi) for each."""
+        c = self.config
         rng = self.update_rng(state)                               # this update's noise
-        noise, y_p = [], []
+        noise, out = [], []
         for _ in range(c.n_perturb):                               # perturbed passes
             xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
             noise.append(xi)
             moved = {k: state[k] + c.sigma * xi[k] for k in PERTURBED}
-            y_p.append(self.predict(dict(state, **moved), batch))  # y~_p: (B, 3)
-        return {"y": join_segments(ys), "h_T": hTs, "y_perturbed": y_p, "noise": noise}
+            out.append(evaluate(dict(state, **moved)))
+        return noise, out
 
     def forward_per_step(self, state, batch):
         """The forward pass on per-step targets: the clean pass (with the readout's gradient)
         and the perturbed passes, each summing its per-step loss."""
-        c = self.config
         g_out = self.zero_grads(state, ("W_hy", "b_y"))
         y, loss = self.step_loss(state, batch, g_out)              # clean pass
-        rng = self.update_rng(state)                               # this update's noise
-        noise, loss_p = [], []
-        for _ in range(c.n_perturb):                               # perturbed passes
-            xi = {k: rng.standard_normal(state[k].shape) for k in PERTURBED}
-            noise.append(xi)
-            moved = {k: state[k] + c.sigma * xi[k] for k in PERTURBED}
-            loss_p.append(self.step_loss(dict(state, **moved), batch)[1])   # L(y~_p)
+        noise, loss_p = self.perturbed_passes(                     # L(y~_p)
+            state, lambda moved: self.step_loss(moved, batch)[1])
         return {"y": y, "loss": loss, "loss_perturbed": loss_p, "noise": noise,
                 "readout": g_out}
 
