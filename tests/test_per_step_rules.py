@@ -6,11 +6,12 @@ import pytest
 
 import harness
 import learners
-from harness.measure import measure_run, measure_update
+from harness.measure import measure_update
 from harness.schedules import direction
 from harness.task import Batch
 from learners.rnn import RNN_PARAMS, RNNLearner
 from gradient_checks import numerical_gradient
+from test_schedules import assert_tracked_equals_plain
 
 PER_STEP_RULES = [n for n in learners.available() if "per_step" in learners.get(n).TARGETS]
 
@@ -228,13 +229,7 @@ def test_tracked_run_is_bit_identical_to_plain_on_per_step(name):
     task = harness.SequenceLookup(target_kind="per_step", length=3, n_sequences=20, n_train=15)
     kw = dict(n_hidden=5, alpha=0.3, **SMALL.get(name, {}))
     scheds = learners.get(name).SCHEDULES if name in ("eprop", "node_perturbation") else ("batched",)
-    for schedule in scheds:
-        plain = harness.train(learners.get(name)(**kw), task, seed=1, sweeps=2, schedule=schedule)
-        tracked, _ = measure_run(learners.get(name)(**kw), task, seed=1, sweeps=2,
-                                 schedule=schedule)
-        for k in plain.params:
-            assert np.array_equal(plain.params[k], tracked.params[k]), (schedule, k)
-        assert plain.history.equals(tracked.history), schedule
+    assert_tracked_equals_plain(name, kw, task, scheds)
 
 
 def test_every_built_in_rule_learns_from_per_step_targets():

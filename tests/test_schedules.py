@@ -125,18 +125,24 @@ def test_unsupported_schedule_is_a_one_line_error_naming_the_supported_ones():
         measure_update(learners.get("tbptt")(), task, schedule="streaming")
 
 
-@pytest.mark.parametrize("name", ["bptt", "tbptt", "eprop", "node_perturbation"])
-def test_tracked_run_is_bit_identical_to_plain_in_every_schedule(name):
-    """(batched: tests/test_learners_rules.py) A small network keeps it quick."""
-    task = harness.SequenceLookup()
-    kw = dict(n_hidden=10, **({"n_perturb": 2} if name == "node_perturbation" else {}))
-    for schedule in learners.get(name).SCHEDULES[1:]:
+def assert_tracked_equals_plain(name, kw, task, schedules):
+    """Two sweeps of learner `name`(**kw) on tracked arrays give the plain run's parameters and
+    history bit for bit, in each schedule."""
+    for schedule in schedules:
         plain = harness.train(learners.get(name)(**kw), task, seed=1, sweeps=2, schedule=schedule)
         tracked, _ = measure_run(learners.get(name)(**kw), task, seed=1, sweeps=2,
                                  schedule=schedule)
         for k in plain.params:
             assert np.array_equal(plain.params[k], tracked.params[k]), (schedule, k)
         assert plain.history.equals(tracked.history), schedule
+
+
+@pytest.mark.parametrize("name", ["bptt", "tbptt", "eprop", "node_perturbation"])
+def test_tracked_run_is_bit_identical_to_plain_in_every_schedule(name):
+    """(batched: tests/test_learners_rules.py) A small network keeps it quick."""
+    kw = dict(n_hidden=10, **({"n_perturb": 2} if name == "node_perturbation" else {}))
+    assert_tracked_equals_plain(name, kw, harness.SequenceLookup(),
+                                learners.get(name).SCHEDULES[1:])
 
 
 def test_training_per_sequence_follows_batched_to_rounding():
