@@ -78,7 +78,8 @@ def bytedmd_price(trace: Trace, bytes_per_element: int | None = None, return_dep
     """
     bpe = 0 if bytes_per_element is None else int(bytes_per_element)
     if bytes_per_element is not None and not 1 <= bpe <= 1 << 20:
-        raise ValueError("bytes_per_element must be a positive int")
+        raise ValueError(f"bytes_per_element must be an integer from 1 to {1 << 20}, "
+                         f"got {bytes_per_element!r}")
     n_phases = max(1, len(trace.phase_names))
     n_labels = max(1, len(trace.label_names))
     n_values = _check_chunks(trace)

@@ -1,0 +1,89 @@
+"""bytedmd_price's arguments and errors at their edges: the width override's range, the default
+result (no depths), where spilled liveness bits go, and the one-line error of each malformed
+trace (docs/cost_model.md section 1)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrics.costs import read_cost
+from metrics.engine import bytedmd_price
+from metrics.oracle import oracle_bytedmd
+from metrics.trace import ProgramBuilder, Trace
+from metrics.trace_store import SPILL_ENV
+
+
+def small_trace(width=1):
+    p = ProgramBuilder(width)
+    a, b = p.push(), p.push()
+    c = p.op(a, b)
+    d = p.op(c, a)
+    return p.trace(keep=[d])
+
+
+def test_depths_are_returned_only_when_asked():
+    t = small_trace()
+    assert bytedmd_price(t).depths is None
+    assert bytedmd_price(t, return_depths=True).depths.tolist() == oracle_bytedmd(t)["depths"]
+
+
+@pytest.mark.parametrize("bpe", [1, 3, 1 << 20])
+def test_width_override_accepted_up_to_one_mebibyte_and_exact(bpe):
+    t = small_trace()
+    depths = oracle_bytedmd(t)["depths"]                       # element depths, width-free
+    want = sum(read_cost(d * bpe, bpe) for d in depths)        # every value bpe bytes wide
+    assert bytedmd_price(t, bytes_per_element=bpe).cost == want
+
+
+@pytest.mark.parametrize("bpe", [0, -1, (1 << 20) + 1])
+def test_width_override_outside_its_range_is_one_clear_error(bpe):
+    with pytest.raises(ValueError) as e:
+        bytedmd_price(small_trace(), bytes_per_element=bpe)
+    assert str(e.value) == f"bytes_per_element must be an integer from 1 to 1048576, got {bpe}"
+
+
+def test_no_labels_means_one_label_holding_every_read():
+    r = bytedmd_price(small_trace())
+    assert r.label_cost.tolist() == [r.cost] and r.label_reads.tolist() == [r.reads] == [4]
+
+
+def test_spilled_bits_go_under_the_given_folder_and_are_removed(tmp_path):
+    t = small_trace()
+    want = bytedmd_price(t).cost
+    folder = tmp_path / "flags"                        # not there yet: the engine makes it
+    assert bytedmd_price(t, spill=True, spill_dir=str(folder)).cost == want
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+def test_spill_folder_defaults_to_the_environment_variable(tmp_path, monkeypatch):
+    folder = tmp_path / "from_env"
+    monkeypatch.setenv(SPILL_ENV, str(folder))
+    t = small_trace()
+    assert bytedmd_price(t, spill=True).cost == bytedmd_price(t, spill=False).cost
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    other = tmp_path / "given"                         # an explicit folder wins over the variable
+    bytedmd_price(t, spill=True, spill_dir=str(other))
+    assert other.is_dir()
+
+
+def test_small_traces_are_not_spilled_by_default(tmp_path, monkeypatch):
+    folder = tmp_path / "unused"
+    monkeypatch.setenv(SPILL_ENV, str(folder))
+    bytedmd_price(small_trace())
+    assert not folder.exists()
+
+
+def test_malformed_traces_name_the_problem_in_one_line():
+    cases = [
+        (Trace.from_arrays([0, 0], [], [1, 0]), "a value is 0 bytes wide"),
+        (Trace.from_arrays([0, 1], [0], 1, phase=[0, 2], phase_names=["a", "b"]),
+         "chunk 0: phase index 2 >= len(phase_names)"),
+        (Trace.from_arrays([0, 1], [0], 1, label=np.array([0, 3]), label_names=["x", "y"]),
+         "label index 3 >= len(label_names)"),
+        (Trace.from_arrays([0, 1], [0], 1, label=np.array([0]), label_names=["x"]),
+         "trace.label is shorter than the trace"),
+    ]
+    for trace, message in cases:
+        with pytest.raises(ValueError) as e:
+            bytedmd_price(trace)
+        assert str(e.value) == message
