@@ -10,7 +10,8 @@ pyproject.toml, [tool.mutmut]) copies the packages and tests/ into mutants/, rec
 tests call which function (its "stats" pass, the whole suite), then runs each mutant of the
 module against only the tests that reach the mutated function. A module's mutants that were
 already decided are run again (a run is a fresh verdict on the current tests). Afterwards it prints,
-per module, killed (timeouts count as killed: the mutant changed behaviour enough to hang),
+per module, killed (timeouts and crashes count as killed: the mutant made the tests hang, or
+killed their process by a signal such as SIGSEGV or SIGABRT),
 survived, equivalent (listed in tools/mutation_equivalent.txt, one line each with the reason),
 no tests (no test reaches the function), not checked, and the score
 killed / (mutants - equivalent - not run): over the decided mutants, so a partly run module's
@@ -33,8 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
-KILLED = {1, 3, 36, 24, -24, 152, 255}          # killed, pytest internal error, timeouts
-TIMEOUT = {36, 24, -24, 152, 255}
+TIMEOUT = {36, 24, -24, 152, 255, -9}            # -9: SIGKILL after the CPU limit's SIGXCPU
+CRASHED = {-11, -6, -7, -8, -4}                  # the test process died by SIGSEGV, SIGABRT, ...
+KILLED = {1, 3} | TIMEOUT | CRASHED              # test failed, pytest internal error, hung, died
 NO_TESTS = {5, 33}
 
 
@@ -85,7 +87,7 @@ def results(path: str) -> dict[str, int | None]:
 def counts(path: str, equiv: dict[str, str]) -> dict:
     res = results(path)
     c = {"mutants": len(res), "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0,
-         "no_tests": 0, "not_checked": 0, "other": 0}
+         "crashed": 0, "no_tests": 0, "not_checked": 0, "other": 0}
     for name, code in res.items():
         if name in equiv:
             c["equivalent"] += 1
@@ -94,6 +96,7 @@ def counts(path: str, equiv: dict[str, str]) -> dict:
         elif code in KILLED:
             c["killed"] += 1
             c["timeout"] += code in TIMEOUT
+            c["crashed"] += code in CRASHED
         elif code == 0:
             c["survived"] += 1
         elif code in NO_TESTS:
@@ -111,7 +114,7 @@ def survivors(path: str, equiv: dict[str, str]) -> list[str]:
 
 def report(paths: list[str]) -> str:
     equiv = equivalents()
-    head = ("| module | mutants | killed (of which timeouts) | survived | equivalent | no tests "
+    head = ("| module | mutants | killed (timeouts, crashes) | survived | equivalent | no tests "
             "| not run | score |\n|---|---|---|---|---|---|---|---|")
     lines = [head]
     for p in paths:
@@ -123,7 +126,7 @@ def report(paths: list[str]) -> str:
             lines.append(f"| {p} | {c['mutants'] or ''} | | | | | not run | |")
             continue
         score = "" if c["score"] is None else f"{100 * c['score']:.1f}%"
-        lines.append(f"| {p} | {c['mutants']} | {c['killed']} ({c['timeout']}) | {c['survived']} "
+        lines.append(f"| {p} | {c['mutants']} | {c['killed']} ({c['timeout']}, {c['crashed']}) | {c['survived']} "
                      f"| {c['equivalent']} | {c['no_tests']} | {c['not_checked'] or ''} | {score} |")
     return "\n".join(lines)
 
