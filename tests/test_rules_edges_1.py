@@ -188,3 +188,172 @@ def test_feedback_message():
         learners.get("feedback_alignment")(feedback="FA")
     assert str(e.value) == ("FeedbackAlignmentConfig: feedback must be one of ('fa', 'dfa'), "
                             "got 'FA'")
+
+
+# ---- storage formats of rtrl's and snap1's influences ------------------------------------------
+@pytest.mark.parametrize("name", ["rtrl", "snap1"])
+def test_influence_dtype_message_and_accepted_values(name):
+    cls = learners.get(name)
+    for ok in ("float64", "float32", "float16"):
+        assert cls(influence_dtype=ok).config.influence_dtype == ok
+    for bad, shown in (("int8", "'int8'"), ("Float32", "'Float32'"), (np.float32, "<class "
+                                                                     "'numpy.float32'>")):
+        with pytest.raises(ValueError) as e:
+            cls(influence_dtype=bad)
+        assert str(e.value) == (f"{cls.Config.__qualname__}: influence_dtype must be one of "
+                                f"('float64', 'float32', 'float16'), got {shown}")
+
+
+def zeros_calls(monkeypatch):
+    """Record (shape, dtype) of every np.zeros call."""
+    calls, real = [], np.zeros
+
+    def spy(shape, dtype=float, *a, **k):
+        out = real(shape, dtype, *a, **k)
+        calls.append((out.shape, out.dtype))
+        return out
+    monkeypatch.setattr(np, "zeros", spy)
+    return calls
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+@pytest.mark.parametrize("dt", ["float32", "float16"])
+@pytest.mark.parametrize("name", ["rtrl", "snap1"])
+def test_influences_live_in_their_format_from_the_start(name, dt, alpha, monkeypatch):
+    """The influences start as zeros in influence_dtype (a measurement prices P_0's reads at that
+    width) and every stored step keeps it; the state h stays float64; the output is the float64
+    forward's, bit for bit."""
+    state, batch = case(40, per_step=False)
+    L = learners.get(name)(n_hidden=H_UNITS, alpha=alpha, influence_dtype=dt)
+    calls = zeros_calls(monkeypatch)
+    cache = L.forward(state, batch)
+    monkeypatch.undo()
+    H, A = H_UNITS, A_LETTERS
+    want = []
+    for b in (2, 1):
+        if name == "rtrl":
+            want += [((b, H), np.float64), ((H, b, H, H), dt), ((H, b, H, A), dt),
+                     ((H, b, H), dt)]
+        else:
+            want += [((b, H), np.float64), ((b, H, H), dt), ((b, H, A), dt), ((b, H), dt)]
+    assert [(s, np.dtype(d)) for s, d in calls] == [(s, np.dtype(d)) for s, d in want]
+    key = "P" if name == "rtrl" else "S"
+    assert all(a.dtype == np.dtype(dt) for seg in cache[key] for a in seg)
+    ref = learners.get(name)(n_hidden=H_UNITS, alpha=alpha).forward(state, batch)
+    assert np.array_equal(cache["y"], ref["y"])
+
+
+# ---- snap1: the SnAp-1 recursion on a dense W_hh ---------------------------------------------
+def snap1_reference(state, batch, alpha):
+    """SnAp-1's direction, sequence by sequence, from its docstring, on any W_hh:
+    j_t = (1 - alpha) + alpha D_t diag(W_hh); S_{t+1} = j_t S_t + alpha D_t (h_t | x_t | 1)."""
+    W_xh, W_hh, b_h, W_hy, b_y = (state[k] for k in RNN_PARAMS)
+    g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
+    B, Hn, start = batch.size, W_hh.shape[0], 0
+    steps = batch.step_targets or [None] * len(batch.segments)
+    for x, S in zip(batch.segments, steps):
+        b, T, A = x.shape
+        for j in range(b):
+            h = np.zeros(Hn)
+            S_hh, S_xh, S_b = np.zeros((Hn, Hn)), np.zeros((Hn, A)), np.zeros(Hn)
+            for t in range(T):
+                r = np.tanh(W_xh @ x[j, t] + W_hh @ h + b_h)
+                aD = alpha * (1 - r * r)
+                jac = (1 - alpha) + aD * np.diag(W_hh)
+                S_hh = jac[:, None] * S_hh + np.outer(aD, h)
+                S_xh = jac[:, None] * S_xh + np.outer(aD, x[j, t])
+                S_b = jac * S_b + aD
+                h = (1 - alpha) * h + alpha * r
+                if S is None and t < T - 1:
+                    continue
+                y = np.tanh(W_hy @ h + b_y)
+                tgt, scale = (S[j, t], B * T) if S is not None else (batch.targets[start + j], B)
+                dz = (y - tgt) / scale * (1 - y * y)
+                dh = W_hy.T @ dz
+                g["W_hy"] += np.outer(dz, h)
+                g["b_y"] += dz
+                g["W_hh"] += dh[:, None] * S_hh
+                g["W_xh"] += dh[:, None] * S_xh
+                g["b_h"] += dh * S_b
+        start += b
+    return g
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_snap1_on_a_dense_network_against_the_reference(alpha, per_step):
+    state, batch = case(50 + int(per_step), per_step)
+    g = grads_of(learners.get("snap1")(n_hidden=H_UNITS, alpha=alpha), state, batch)
+    ref = snap1_reference(state, batch, alpha)
+    for k in RNN_PARAMS:
+        np.testing.assert_allclose(g[k], ref[k], rtol=1e-10, atol=1e-13, err_msg=k)
+    assert np.abs(np.diag(state["W_hh"], 1)).min() > 0         # dense: paths SnAp-1 drops
+
+
+# ---- uoro: the estimate for given signs, eps ---------------------------------------------------
+def uoro_reference(state, batch, alpha, eps):
+    """UORO's direction from its docstring, sequence by sequence, with the signs nu drawn as the
+    rule draws them (np.random.default_rng(noise_key): per segment, per step, (b, H) signs)."""
+    W_xh, W_hh, b_h, W_hy, b_y = (state[k] for k in RNN_PARAMS)
+    g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
+    B, Hn, start = batch.size, W_hh.shape[0], 0
+    rng = np.random.default_rng([int(v) for v in state["noise_key"]])
+    steps = batch.step_targets or [None] * len(batch.segments)
+    for x, S in zip(batch.segments, steps):
+        b, T, A = x.shape
+        nus = [2.0 * rng.integers(0, 2, size=(b, Hn)) - 1.0 for _ in range(T)]
+        for j in range(b):
+            h, ht = np.zeros(Hn), np.zeros(Hn)
+            th = [np.zeros((Hn, A)), np.zeros((Hn, Hn)), np.zeros(Hn)]    # theta~: xh, hh, b
+            for t in range(T):
+                nu, xt = nus[t][j], x[j, t]
+                r = np.tanh(W_xh @ xt + W_hh @ h + b_h)
+                aD = alpha * (1 - r * r)
+                Jht = (1 - alpha) * ht + aD * (W_hh @ ht)
+                u = aD * nu
+                M = [np.outer(u, xt), np.outer(u, h), u]                   # nu^T M_t
+                n_theta = np.sqrt(sum((a * a).sum() for a in th))
+                n_M = np.sqrt(sum((a * a).sum() for a in M))
+                rho0 = np.sqrt((n_theta + eps) / (np.sqrt(Jht @ Jht) + eps))
+                rho1 = np.sqrt((n_M + eps) / (np.sqrt(Hn) + eps))
+                ht = rho0 * Jht + rho1 * nu
+                th = [a / rho0 + m / rho1 for a, m in zip(th, M)]
+                h = (1 - alpha) * h + alpha * r
+                if S is None and t < T - 1:
+                    continue
+                y = np.tanh(W_hy @ h + b_y)
+                tgt, scale = (S[j, t], B * T) if S is not None else (batch.targets[start + j], B)
+                dz = (y - tgt) / scale * (1 - y * y)
+                c = (W_hy.T @ dz) @ ht
+                g["W_hy"] += np.outer(dz, h)
+                g["b_y"] += dz
+                for k, a in zip(("W_xh", "W_hh", "b_h"), th):
+                    g[k] += c * a
+        start += b
+    return g
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("alpha, eps", [(1.0, 1e-7), (0.3, 1e-7), (0.3, 0.5)])
+def test_uoro_estimate_for_its_signs_against_the_reference(alpha, eps, per_step):
+    """One draw, exactly: the rank-one recursion with its variance-minimizing rho0, rho1 (any
+    positive rho keeps the estimate unbiased, so the statistical tests cannot pin them), with the
+    default eps and a large one (eps enters both ratios)."""
+    state, batch = case(60 + int(per_step), per_step)
+    state["noise_key"] = np.array([123, 4], dtype=np.int64)
+    L = learners.get("uoro")(n_hidden=H_UNITS, alpha=alpha, eps=eps)
+    g = grads_of(L, state, batch)
+    ref = uoro_reference(state, batch, alpha, eps)
+    for k in RNN_PARAMS:
+        np.testing.assert_allclose(g[k], ref[k], rtol=1e-10, atol=1e-13, err_msg=k)
+
+
+def test_uoro_defaults_and_eps_edges():
+    c = learners.get("uoro")().config
+    assert (c.eps, c.lr) == (1e-7, 0.005)
+    assert learners.get("uoro")(eps=5e-324).config.eps == 5e-324          # any eps > 0
+    for bad, shown in ((0.0, "0.0 (float)"), (-1e-7, "-1e-07 (float)"), (float("inf"),
+                                                                          "inf (float)")):
+        with pytest.raises(ValueError) as e:
+            learners.get("uoro")(eps=bad)
+        assert str(e.value) == f"UOROConfig: eps must be a finite number in (0, inf), got {shown}"
