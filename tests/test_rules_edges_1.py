@@ -92,6 +92,25 @@ def test_each_readout_is_computed_once(name, hyper, monkeypatch):
         assert calls == want, (per_step, calls)
 
 
+@pytest.mark.parametrize("name", ["rtrl", "snap1", "uoro"])
+def test_gradient_accumulators_only_for_per_step_credit(name, monkeypatch):
+    """The real-time rules credit a per_step batch inside the forward, into five accumulators
+    shaped like the parameters; on a final batch their forward allocates none (a measurement
+    prices an allocation's writes)."""
+    for per_step in (False, True):
+        state, batch = case(23, per_step=per_step)
+        L, state = _with_rule_state(name, {}, state)
+        calls, real = [], np.zeros_like
+
+        def spy(a, *args, **kw):
+            calls.append(np.shape(a))
+            return real(a, *args, **kw)
+        monkeypatch.setattr(np, "zeros_like", spy)
+        L.forward(state, batch)
+        monkeypatch.undo()
+        assert calls == ([state[k].shape for k in RNN_PARAMS] if per_step else []), per_step
+
+
 # ---- checkpointed BPTT -------------------------------------------------------------------------
 def test_checkpoint_interval_edges_and_message():
     C = learners.get("checkpointed_bptt")
@@ -378,3 +397,46 @@ def test_documented_constructor_defaults():
             assert getattr(c, f) == v, (name, f)
     fa = learners.get("feedback_alignment")()
     assert "B_hh" in fa.init(SimpleNamespace(n_letters=3), np.random.default_rng(0))
+
+
+# ---- the v1 network (alpha = 1) computes no leak term ------------------------------------------
+class _Spy(np.ndarray):
+    """An array that logs every ufunc applied to it (name, its scalar operands); results stay
+    _Spy, so everything computed from the state and the batch is logged."""
+    log: list = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kw):
+        scalars = [float(i) for i in inputs if np.ndim(i) == 0 and not isinstance(i, np.ndarray)]
+        _Spy.log.append((ufunc.__name__, method, scalars))
+        args = [i.view(np.ndarray) if isinstance(i, _Spy) else i for i in inputs]
+        given = kw.get("out")                          # in place (+=): write into its base
+        if given:
+            kw["out"] = tuple(o.view(np.ndarray) if isinstance(o, _Spy) else o for o in given)
+        out = getattr(ufunc, method)(*args, **kw)
+        if given:
+            return given[0] if len(given) == 1 else given
+        return out.view(_Spy) if isinstance(out, np.ndarray) else out
+
+
+def leak_terms(name, hyper, per_step):
+    """The ufunc calls of one forward + credit at alpha = 1 that multiply by 0 or 1 or add 0
+    (a leak term (1 - alpha) x or alpha x written out at alpha = 1)."""
+    state, batch = case(70 + int(per_step), per_step)
+    L, state = _with_rule_state(name, dict(hyper, alpha=1.0), state)
+    spy = {k: (v.view(_Spy) if v.dtype.kind == "f" else v) for k, v in state.items()}
+    batch = Batch(segments=[x.view(_Spy) for x in batch.segments], targets=batch.targets,
+                  step_targets=batch.step_targets)
+    _Spy.log = []
+    L.credit(spy, batch, L.forward(spy, batch))
+    assert len(_Spy.log) > 50                          # the spy sees the rule's arithmetic
+    return [(u, s) for u, m, s in _Spy.log if m == "__call__" and (
+        (u == "multiply" and any(v in (0.0, 1.0) for v in s)) or (u == "add" and 0.0 in s))]
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("name, hyper", RULES + [("feedback_alignment", {"feedback": "dfa"})])
+def test_the_v1_network_computes_no_leak_term(name, hyper, per_step):
+    """Documented in learners/rnn.py (leak, alpha_times: "no extra operation on the v1
+    network"): at alpha = 1 no operation multiplies by 1 - alpha = 0 or by alpha = 1, or adds
+    0; a measurement of the v1 network prices no leak."""
+    assert leak_terms(name, hyper, per_step) == []
