@@ -357,3 +357,24 @@ def test_uoro_defaults_and_eps_edges():
         with pytest.raises(ValueError) as e:
             learners.get("uoro")(eps=bad)
         assert str(e.value) == f"UOROConfig: eps must be a finite number in (0, inf), got {shown}"
+
+
+def test_documented_constructor_defaults():
+    """The module docstrings' defaults: checkpointed_bptt and rtrl BPTT's v1 values (k None,
+    float64 influences); feedback_alignment "fa" at lr 0.02 (drawing B_hh); snap1 lr 0.02;
+    every other shared value v1's."""
+    from learners.rnn import RNNConfig
+    v1 = RNNConfig()
+    shared = [f for f in vars(v1)]
+    expect = {"checkpointed_bptt": {"k": None}, "rtrl": {"influence_dtype": "float64"},
+              "feedback_alignment": {"feedback": "fa", "lr": 0.02, "history_dtype": "float64"},
+              "snap1": {"lr": 0.02, "influence_dtype": "float64"},
+              "uoro": {"lr": 0.005, "eps": 1e-7}}
+    for name, own in expect.items():
+        c = learners.get(name)().config
+        for f in shared:
+            assert getattr(c, f) == own.get(f, getattr(v1, f)), (name, f)
+        for f, v in own.items():
+            assert getattr(c, f) == v, (name, f)
+    fa = learners.get("feedback_alignment")()
+    assert "B_hh" in fa.init(SimpleNamespace(n_letters=3), np.random.default_rng(0))
