@@ -76,12 +76,56 @@ def equivalents() -> dict[str, str]:
     return out
 
 
+# Functions that run only in worker processes the tests start (the local pool's children):
+# mutmut's stats pass records calls in the test process only, so it finds no test for them
+# ("no tests"). These tests exercise them in forked children, which inherit the active mutant;
+# tools/mutation.py runs each such mutant against them itself (mutants/child_results.json).
+CHILD_PROCESS_TESTS = {
+    "harness.pool.x__child": ["tests/test_pool.py", "tests/test_pool_edges.py"],
+    "harness.pool.x__die_with_parent": ["tests/test_pool.py", "tests/test_pool_edges.py"],
+}
+CHILD_RESULTS = ROOT / "mutants" / "child_results.json"
+CHILD_TIMEOUT_S = 600
+
+
 def results(path: str) -> dict[str, int | None]:
-    """mutant name -> mutmut's exit code (None: not checked) for one module, from mutants/."""
+    """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's,
+    or, for a mutant of a function listed in CHILD_PROCESS_TESTS, that of its run here."""
     meta = ROOT / "mutants" / (path + ".meta")
     if not meta.exists():
         return {}
-    return json.loads(meta.read_text())["exit_code_by_key"]
+    out = json.loads(meta.read_text())["exit_code_by_key"]
+    child = json.loads(CHILD_RESULTS.read_text()) if CHILD_RESULTS.exists() else {}
+    for name in out:
+        if name.split("__mutmut_")[0] in CHILD_PROCESS_TESTS and out[name] in NO_TESTS | {None}:
+            out[name] = child.get(name)
+    return out
+
+
+def run_child_process_mutants(path: str) -> None:
+    """Run the module's mutants of CHILD_PROCESS_TESTS functions not yet killed against the
+    listed tests, one at a time, in mutants/ (after mutmut has generated them), and record the
+    exit code (a run past CHILD_TIMEOUT_S counts as a timeout, 36)."""
+    import os
+    child = json.loads(CHILD_RESULTS.read_text()) if CHILD_RESULTS.exists() else {}
+    todo = [n for n, code in results(path).items()
+            if n.split("__mutmut_")[0] in CHILD_PROCESS_TESTS and code not in KILLED]
+    for name in todo:
+        tests = CHILD_PROCESS_TESTS[name.split("__mutmut_")[0]]
+        env = dict(os.environ, MUTANT_UNDER_TEST=name)
+        try:
+            code = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
+                                   "no:cacheprovider", *tests], cwd=ROOT / "mutants", env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  timeout=CHILD_TIMEOUT_S).returncode
+        except subprocess.TimeoutExpired:
+            code = 36
+        child[name] = code
+        tmp = CHILD_RESULTS.with_suffix(".tmp")
+        tmp.write_text(json.dumps(child, indent=1, sort_keys=True))
+        tmp.replace(CHILD_RESULTS)
+        print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}",
+              flush=True)
 
 
 def counts(path: str, equiv: dict[str, str]) -> dict:
@@ -191,6 +235,7 @@ def main(argv=None) -> int:
             return 2
         for m in mods:
             run_module(m, a.max_children, a.survivors)
+            run_child_process_mutants(m)
     print(report(mods or core))
     return 0
 
