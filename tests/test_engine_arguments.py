@@ -87,3 +87,41 @@ def test_malformed_traces_name_the_problem_in_one_line():
         with pytest.raises(ValueError) as e:
             bytedmd_price(trace)
         assert str(e.value) == message
+
+
+class _ClaimsReads(Trace):
+    """A small trace that reports `claimed` reads: enough to test the automatic spill rule's
+    threshold (2^27 reads) without building a trace of a gigabyte."""
+    claimed = 0
+
+    @property
+    def n_reads(self) -> int:
+        return self.claimed
+
+
+def _claiming(n_reads):
+    t = small_trace()
+    c = _ClaimsReads(chunks=t.chunks, keep=t.keep)
+    c.claimed = n_reads
+    return c
+
+
+@pytest.mark.parametrize("n_reads, spills", [(1 << 27, False), ((1 << 27) + 1, True)])
+def test_traces_past_2_to_the_27_reads_spill_when_a_folder_is_set(tmp_path, monkeypatch,
+                                                                   n_reads, spills):
+    folder = tmp_path / "auto"
+    monkeypatch.setenv(SPILL_ENV, str(folder))
+    want = bytedmd_price(small_trace()).cost
+    assert bytedmd_price(_claiming(n_reads)).cost == want
+    assert folder.is_dir() == spills
+
+
+def test_large_traces_stay_in_memory_without_a_spill_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(SPILL_ENV, raising=False)
+    made = []
+    import tempfile
+    real = tempfile.TemporaryDirectory
+    monkeypatch.setattr(tempfile, "TemporaryDirectory",
+                        lambda *a, **k: made.append(k) or real(*a, **k))
+    assert bytedmd_price(_claiming((1 << 27) + 1)).cost == bytedmd_price(small_trace()).cost
+    assert made == []                                  # no spill to the system temp folder
