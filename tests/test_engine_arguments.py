@@ -76,6 +76,7 @@ def test_small_traces_are_not_spilled_by_default(tmp_path, monkeypatch):
 def test_malformed_traces_name_the_problem_in_one_line():
     cases = [
         (Trace.from_arrays([0, 0], [], [1, 0]), "a value is 0 bytes wide"),
+        (Trace.from_arrays([0, 1], [0], 0), "a value is 0 bytes wide"),      # every value
         (Trace.from_arrays([0, 1], [0], 1, phase=[0, 2], phase_names=["a", "b"]),
          "chunk 0: phase index 2 >= len(phase_names)"),
         (Trace.from_arrays([0, 1], [0], 1, label=np.array([0, 3]), label_names=["x", "y"]),
