@@ -175,8 +175,12 @@ def report(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
-def run_module(path: str, max_children: int, only_survivors: bool) -> int:
+def run_module(path: str, max_children: int, only_survivors: bool,
+               decided_only: bool = False) -> int:
     names = survivors(path, equivalents()) if only_survivors else [dotted(path) + ".*"]
+    if only_survivors and decided_only:
+        res = results(path)
+        names = [n for n in names if res.get(n) is not None]
     if not names:
         print(f"{path}: no survivors to rerun", flush=True)
         return 0
@@ -203,6 +207,9 @@ def main(argv=None) -> int:
     ap.add_argument("--survivors", action="store_true",
                     help="rerun only the module's mutants not yet killed (survived, no tests, "
                     "not run, interrupted) and not listed as equivalent")
+    ap.add_argument("--decided-only", action="store_true",
+                    help="with --survivors: rerun only mutants that have a verdict (survived, no "
+                    "tests), not the ones never run")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -234,7 +241,7 @@ def main(argv=None) -> int:
             print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
             return 2
         for m in mods:
-            run_module(m, a.max_children, a.survivors)
+            run_module(m, a.max_children, a.survivors, a.decided_only)
             run_child_process_mutants(m)
     print(report(mods or core))
     return 0
