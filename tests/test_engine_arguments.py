@@ -3,6 +3,11 @@ result (no depths), where spilled liveness bits go, and the one-line error of ea
 trace (docs/cost_model.md section 1)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -126,3 +131,29 @@ def test_large_traces_stay_in_memory_without_a_spill_folder(tmp_path, monkeypatc
                         lambda *a, **k: made.append(k) or real(*a, **k))
     assert bytedmd_price(_claiming((1 << 27) + 1)).cost == bytedmd_price(small_trace()).cost
     assert made == []                                  # no spill to the system temp folder
+
+
+def test_the_engine_stays_inside_its_arrays():
+    """The compiled kernels index without bounds checks; run as plain Python (NUMBA_DISABLE_JIT)
+    every index is checked, so a hash table, ring or tree allocated too short raises instead of
+    reading past its end. A tiny window and capacity send reads through the hash map, the ring
+    and compactions; labels, mixed widths and a width override take every path. Exact (oracle)."""
+    code = (
+        "from test_engine import random_trace\n"
+        "from metrics.engine import bytedmd_price\n"
+        "from metrics.oracle import oracle_bytedmd\n"
+        "for seed, width in ((0, 1), (1, 4), (2, 8)):\n"
+        "    t = random_trace(seed, 150, 3, width, 0.3, True)\n"
+        "    r = bytedmd_price(t, return_depths=True, window=2, ts_capacity=2)\n"
+        "    o = oracle_bytedmd(t)\n"
+        "    assert r.cost == o['cost'] and r.depths.tolist() == o['depths'], seed\n"
+        "    assert r.compactions > 0\n"
+        "print('ok')\n"
+    )
+    tests = Path(__file__).resolve().parent
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=os.pathsep.join(
+        [str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=tests.parent, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "ok"
