@@ -166,7 +166,7 @@ def report(paths: list[str]) -> str:
         if not c["mutants"] and results(p) == {} and (ROOT / "mutants" / (p + ".meta")).exists():
             lines.append(f"| {p} | 0 | | | | | nothing mutmut mutates (decorated functions only) | |")
             continue
-        if not c["mutants"] or c["not_checked"] == c["mutants"]:
+        if not c["mutants"] or c["not_checked"] + c["equivalent"] == c["mutants"]:
             lines.append(f"| {p} | {c['mutants'] or ''} | | | | | not run | |")
             continue
         score = "" if c["score"] is None else f"{100 * c['score']:.1f}%"
