@@ -252,3 +252,14 @@ def test_a_rule_without_per_step_targets_is_a_one_line_error():
         direction(_FinalOnly(), _FinalOnly().init(task, np.random.default_rng(0)),
                   task.train_batch())
     harness.train(_FinalOnly(), harness.SequenceLookup(), sweeps=1)        # final: fine
+
+
+@pytest.mark.parametrize("k, T, final, per_step", [(3, 10, 7, 0), (3, 2, 0, 0), (10, 10, 0, 0)])
+def test_tbptt_credits_its_last_k_steps_by_default_and_every_step_on_per_step(k, T, final,
+                                                                               per_step):
+    """first_credited(T): the earliest step credit reaches, max(T - k, 0) for final targets
+    (the default) and 0 with per-step targets (every window is credited)."""
+    rule = learners.get("tbptt")(k=k)
+    assert rule.first_credited(T) == final
+    assert rule.first_credited(T, per_step=False) == final
+    assert rule.first_credited(T, per_step=True) == per_step
