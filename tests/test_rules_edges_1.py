@@ -147,6 +147,16 @@ def test_feedback_is_drawn_after_the_network_at_the_documented_scales(feedback):
         assert np.array_equal(state[k], v), k
 
 
+def readout_dz(state, batch, S, start, j, t, h):
+    """dL/dz_y of the batch's sequence start + j at step t, from the hidden state h after that
+    step: against the final target (the loss averaged over the batch's B sequences) or, with
+    the segment's per-step targets S (b, T, 3), against step t's (over B sequences, T steps)."""
+    y = np.tanh(state["W_hy"] @ h + state["b_y"])
+    if S is None:
+        return (y - batch.targets[start + j]) / batch.size * (1 - y * y)
+    return (y - S[j, t]) / (batch.size * S.shape[1]) * (1 - y * y)
+
+
 def fa_reference(state, batch, alpha, direct):
     """Feedback alignment's direction, sequence by sequence, from its docstring: the readout's
     exact local gradient; e_t = B_hy dz_y,t (at h_{t+1}); fa: dh_{t+1} = e_t + (1 - alpha)
@@ -154,7 +164,7 @@ def fa_reference(state, batch, alpha, direct):
     W_xh, W_hh, b_h, W_hy, b_y = (state[k] for k in RNN_PARAMS)
     B_hy, B_hh = state["B_hy"], state.get("B_hh")
     g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
-    B, Hn, start = batch.size, W_hh.shape[0], 0
+    Hn, start = W_hh.shape[0], 0
     steps = batch.step_targets or [None] * len(batch.segments)
     for x, S in zip(batch.segments, steps):
         b, T, _ = x.shape
@@ -166,9 +176,7 @@ def fa_reference(state, batch, alpha, direct):
                 hs.append((1 - alpha) * hs[-1] + alpha * r)
             e = [np.zeros(Hn) for _ in range(T)]
             for t in range(T) if S is not None else [T - 1]:
-                y = np.tanh(W_hy @ hs[t + 1] + b_y)
-                tgt, scale = (S[j, t], B * T) if S is not None else (batch.targets[start + j], B)
-                dz = (y - tgt) / scale * (1 - y * y)
+                dz = readout_dz(state, batch, S, start, j, t, hs[t + 1])
                 g["W_hy"] += np.outer(dz, hs[t + 1])
                 g["b_y"] += dz
                 e[t] = B_hy @ dz
@@ -268,7 +276,7 @@ def snap1_reference(state, batch, alpha):
     j_t = (1 - alpha) + alpha D_t diag(W_hh); S_{t+1} = j_t S_t + alpha D_t (h_t | x_t | 1)."""
     W_xh, W_hh, b_h, W_hy, b_y = (state[k] for k in RNN_PARAMS)
     g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
-    B, Hn, start = batch.size, W_hh.shape[0], 0
+    Hn, start = W_hh.shape[0], 0
     steps = batch.step_targets or [None] * len(batch.segments)
     for x, S in zip(batch.segments, steps):
         b, T, A = x.shape
@@ -285,9 +293,7 @@ def snap1_reference(state, batch, alpha):
                 h = (1 - alpha) * h + alpha * r
                 if S is None and t < T - 1:
                     continue
-                y = np.tanh(W_hy @ h + b_y)
-                tgt, scale = (S[j, t], B * T) if S is not None else (batch.targets[start + j], B)
-                dz = (y - tgt) / scale * (1 - y * y)
+                dz = readout_dz(state, batch, S, start, j, t, h)
                 dh = W_hy.T @ dz
                 g["W_hy"] += np.outer(dz, h)
                 g["b_y"] += dz
@@ -315,7 +321,7 @@ def uoro_reference(state, batch, alpha, eps):
     rule draws them (np.random.default_rng(noise_key): per segment, per step, (b, H) signs)."""
     W_xh, W_hh, b_h, W_hy, b_y = (state[k] for k in RNN_PARAMS)
     g = {k: np.zeros_like(state[k]) for k in RNN_PARAMS}
-    B, Hn, start = batch.size, W_hh.shape[0], 0
+    Hn, start = W_hh.shape[0], 0
     rng = np.random.default_rng([int(v) for v in state["noise_key"]])
     steps = batch.step_targets or [None] * len(batch.segments)
     for x, S in zip(batch.segments, steps):
@@ -340,9 +346,7 @@ def uoro_reference(state, batch, alpha, eps):
                 h = (1 - alpha) * h + alpha * r
                 if S is None and t < T - 1:
                     continue
-                y = np.tanh(W_hy @ h + b_y)
-                tgt, scale = (S[j, t], B * T) if S is not None else (batch.targets[start + j], B)
-                dz = (y - tgt) / scale * (1 - y * y)
+                dz = readout_dz(state, batch, S, start, j, t, h)
                 c = (W_hy.T @ dz) @ ht
                 g["W_hy"] += np.outer(dz, h)
                 g["b_y"] += dz
