@@ -317,3 +317,22 @@ def test_noise_seeds_span_the_int64_range():
     noisy = L.init(task, np.random.default_rng(5))
     for k in RNN_PARAMS:
         assert np.array_equal(plain[k], noisy[k]), k
+
+
+def test_a_batch_without_step_targets_is_a_final_batch():
+    """Learners know only numpy: a rule's own test may hand the network a plain object with just
+    `segments`, `targets` and `size`. The shared helpers read it as a final-target batch, and a rule's
+    gradients on it are those of the harness's Batch with step_targets=None."""
+    from types import SimpleNamespace
+    task = harness.SequenceLookup()
+    batch = task.fixed_train_batch()
+    plain = SimpleNamespace(segments=batch.segments, targets=batch.targets, size=batch.size)
+    assert batch.step_targets is None
+    assert RNNLearner.is_per_step(plain) is False
+    assert RNNLearner.step_targets(plain) == [None] * len(batch.segments)
+    L = learners.get("bptt")()
+    state = L.init(task, np.random.default_rng(1))
+    g_plain = L.credit(state, plain, L.forward(state, plain))
+    g_batch = L.credit(state, batch, L.forward(state, batch))
+    for k in RNN_PARAMS:
+        np.testing.assert_array_equal(g_plain[k], g_batch[k], err_msg=k)
