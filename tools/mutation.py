@@ -175,25 +175,30 @@ def report(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
-def run_module(path: str, max_children: int, only_survivors: bool,
-               decided_only: bool = False) -> int:
-    names = survivors(path, equivalents()) if only_survivors else [dotted(path) + ".*"]
-    if only_survivors and decided_only:
-        res = results(path)
-        names = [n for n in names if res.get(n) is not None]
+def run_modules(paths: list[str], max_children: int, only_survivors: bool,
+                decided_only: bool = False) -> int:
+    """One `mutmut run` over the mutants of `paths` (log: mutants/logs/<first module>.log)."""
+    names = []
+    for path in paths:
+        mine = survivors(path, equivalents()) if only_survivors else [dotted(path) + ".*"]
+        if only_survivors and decided_only:
+            res = results(path)
+            mine = [n for n in mine if res.get(n) is not None]
+        names += mine
+    label = " ".join(paths)
     if not names:
-        print(f"{path}: no survivors to rerun", flush=True)
+        print(f"{label}: no survivors to rerun", flush=True)
         return 0
     log_dir = ROOT / "mutants" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = log_dir / (dotted(path) + ".log")
+    log = log_dir / (dotted(paths[0]) + ".log")
     cmd = ["mutmut", "run", "--max-children", str(max_children), *names]
-    print(f"{path}: {' '.join(cmd[:4])} ({len(names)} pattern(s)); log {log.relative_to(ROOT)}",
+    print(f"{label}: {' '.join(cmd[:4])} ({len(names)} pattern(s)); log {log.relative_to(ROOT)}",
           flush=True)
     with open(log, "w") as f:
         rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
     if rc != 0:
-        print(f"{path}: mutmut exited with {rc}; see {log}", flush=True)
+        print(f"{label}: mutmut exited with {rc}; see {log}", flush=True)
     return rc
 
 
@@ -210,6 +215,9 @@ def main(argv=None) -> int:
     ap.add_argument("--decided-only", action="store_true",
                     help="with --survivors: rerun only mutants that have a verdict (survived, no "
                     "tests), not the ones never run")
+    ap.add_argument("--together", action="store_true",
+                    help="run the named modules in one mutmut run (one clean-test pass, a few "
+                    "minutes of the whole suite, instead of one per module)")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -240,9 +248,10 @@ def main(argv=None) -> int:
         except BlockingIOError:
             print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
             return 2
-        for m in mods:
-            run_module(m, a.max_children, a.survivors, a.decided_only)
-            run_child_process_mutants(m)
+        for group in [mods] if a.together else [[m] for m in mods]:
+            run_modules(group, a.max_children, a.survivors, a.decided_only)
+            for m in group:
+                run_child_process_mutants(m)
     print(report(mods or core))
     return 0
 

@@ -1,0 +1,78 @@
+"""tools/mutation.py, the mutation-testing command (docs/mutation.md): which `mutmut run`s it
+starts, and the counts and score it reports from mutmut's results, on a scratch project folder
+(no mutmut run here)."""
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def tool(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("mutation_tool", REPO / "tools" / "mutation.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    for rel in mod.core_modules():                # the core's layout, empty files
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).touch()
+    (tmp_path / "tools").mkdir()
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.setattr(mod, "EQUIVALENT_FILE", tmp_path / "tools" / "mutation_equivalent.txt")
+    monkeypatch.setattr(mod, "CHILD_RESULTS", tmp_path / "mutants" / "child_results.json")
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        return Done()
+    monkeypatch.setattr(mod.subprocess, "run", fake_run)
+    mod.calls = calls
+    return mod
+
+
+def test_one_mutmut_run_per_module_or_one_for_all_with_together(tool, capsys):
+    assert tool.main(["--max-children", "2", "harness/stats.py", "learners.rnn"]) == 0
+    assert tool.calls == [["mutmut", "run", "--max-children", "2", "harness.stats.*"],
+                          ["mutmut", "run", "--max-children", "2", "learners.rnn.*"]]
+    tool.calls.clear()
+    assert tool.main(["--together", "harness/stats.py", "learners/rnn.py"]) == 0
+    assert tool.calls == [["mutmut", "run", "--max-children", "1", "harness.stats.*",
+                           "learners.rnn.*"]]
+
+
+def test_a_module_outside_the_core_is_refused(tool, capsys):
+    assert tool.main(["harness/nowhere.py"]) == 2
+    assert "not a core module" in capsys.readouterr().err and tool.calls == []
+
+
+def write_meta(root, path, codes):
+    meta = root / "mutants" / (path + ".meta")
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps({"exit_code_by_key": codes}))
+
+
+def test_counts_score_and_the_survivors_rerun(tool, capsys):
+    m = "learners.rnn.x_f__mutmut_"
+    codes = {m + "1": 1, m + "2": 36, m + "3": -11, m + "4": 0, m + "5": 0, m + "6": None,
+             m + "7": 33}
+    write_meta(tool.ROOT, "learners/rnn.py", codes)
+    tool.EQUIVALENT_FILE.write_text(f"# comment\n{m}5 cannot change behaviour: why\n")
+    c = tool.counts("learners/rnn.py", tool.equivalents())
+    assert (c["mutants"], c["killed"], c["timeout"], c["crashed"], c["survived"],
+            c["equivalent"], c["not_checked"], c["no_tests"]) == (7, 3, 1, 1, 1, 1, 1, 1)
+    assert c["score"] == 3 / 5                  # killed / (mutants - equivalent - not run)
+    assert tool.main(["--report", "learners/rnn.py"]) == 0
+    assert "| learners/rnn.py | 7 | 3 (1, 1) | 1 | 1 | 1 | 1 | 60.0% |" in capsys.readouterr().out
+    # --survivors reruns the survivor, the no-tests and the not-run mutants; --decided-only
+    # leaves the not-run one
+    assert tool.main(["--survivors", "learners/rnn.py"]) == 0
+    assert tool.calls[-1][4:] == [m + "4", m + "6", m + "7"]
+    assert tool.main(["--survivors", "--decided-only", "learners/rnn.py"]) == 0
+    assert tool.calls[-1][4:] == [m + "4", m + "7"]
