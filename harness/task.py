@@ -38,6 +38,8 @@ import itertools
 
 import numpy as np
 
+from learners.base import short_repr
+
 N_OUTPUTS = 3
 TEACHER_SEED = 1234
 UNSEEN_LIST_LIMIT = 200_000   # spaces up to this many sequences list `unseen` in full
@@ -88,25 +90,16 @@ MAX_BATCH_BYTES = 4 << 30     # the largest one-hot batch (the unseen pool) must
 TARGET_KINDS = ("final", "per_step")   # a target at the last step only, or at every step
 
 
-def _shown(value) -> str:
-    try:
-        r = repr(value)
-    except ValueError:                       # an int beyond Python's digit limit
-        return f"<{type(value).__name__} too large to print>"
-    r = " ".join(r.split())
-    return r if len(r) <= 60 else r[:57] + "..."
-
-
 def _check_positive_int(name, value):
     if not _is_int(value) or value <= 0 or value > MAX_SIZE[name]:
         raise ValueError(f"SequenceLookup: {name} must be a positive integer <= {MAX_SIZE[name]}, "
-                         f"got {_shown(value)}")
+                         f"got {short_repr(value)}")
 
 
 def _check_seed(name, value):
     if not _is_int(value) or value < 0:
         raise ValueError(f"SequenceLookup: {name} must be a non-negative integer, got "
-                         f"{_shown(value)}")
+                         f"{short_repr(value)}")
 
 
 @dataclass
@@ -152,16 +145,16 @@ class SequenceLookup:
             _check_seed(name, getattr(self, name))
         if not isinstance(self.variable_timing, (bool, np.bool_)):
             raise ValueError(f"SequenceLookup: variable_timing must be a bool (True/False), "
-                             f"got {_shown(self.variable_timing)}")
+                             f"got {short_repr(self.variable_timing)}")
         self.variable_timing = bool(self.variable_timing)
         if not isinstance(self.target_kind, str) or self.target_kind not in TARGET_KINDS:
             raise ValueError(f"SequenceLookup: target_kind must be one of "
-                             f"{', '.join(TARGET_KINDS)}, got {_shown(self.target_kind)}")
+                             f"{', '.join(TARGET_KINDS)}, got {short_repr(self.target_kind)}")
         f = self.validation_fraction
         if (isinstance(f, (bool, np.bool_)) or not isinstance(f, (int, float, np.integer, np.floating))
                 or not 0 < f < 1):
             raise ValueError(f"SequenceLookup: validation_fraction must be a number strictly "
-                             f"between 0 and 1, got {_shown(f)}")
+                             f"between 0 and 1, got {short_repr(f)}")
         space = self.n_letters ** self.length
         if self.n_sequences > space:
             raise ValueError(f"SequenceLookup: n_sequences={self.n_sequences} exceeds the "

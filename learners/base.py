@@ -141,8 +141,9 @@ class Learner:
         return self.forward(state, batch)["y"]
 
 
-def _shown(v) -> str:
-    """repr(v) on one line, at most 60 characters (a huge int's repr can fail or run long)."""
+def short_repr(v) -> str:
+    """repr(v) on one line, at most 60 characters (a huge int's repr can fail or run long), for
+    error messages about a bad value (the learners' and the task's checks)."""
     try:
         r = repr(v)
     except ValueError:                      # ints beyond Python's digit limit
@@ -175,7 +176,7 @@ def number(config, name, lo=None, hi=None, lo_open=False, hi_open=False, allow_n
             + ("inf" if hi is None else f"{hi:g}") + (")" if hi_open or hi is None else "]")
         none = " or None" if allow_none else ""
         raise ValueError(f"{type(config).__qualname__}: {name} must be a finite number in {rng}"
-                         f"{none}, got {_shown(v)} ({type(v).__name__})")
+                         f"{none}, got {short_repr(v)} ({type(v).__name__})")
 
 
 def integer(config, name, lo=1, hi=None, allow_none=False):
@@ -189,7 +190,7 @@ def integer(config, name, lo=1, hi=None, allow_none=False):
         what = f">= {lo}" if hi is None else f"in {lo}..{hi}"
         none = " or None" if allow_none else ""
         raise ValueError(f"{type(config).__qualname__}: {name} must be an integer {what}{none}, "
-                         f"got {_shown(v)} ({type(v).__name__})")
+                         f"got {short_repr(v)} ({type(v).__name__})")
 
 
 def one_of(config, name, options):
@@ -197,7 +198,7 @@ def one_of(config, name, options):
     v = getattr(config, name)
     if not any(type(v) is type(o) and v == o for o in options):
         raise ValueError(f"{type(config).__qualname__}: {name} must be one of {options}, "
-                         f"got {_shown(v)}")
+                         f"got {short_repr(v)}")
 
 
 def flag(config, name):
@@ -205,7 +206,7 @@ def flag(config, name):
     v = getattr(config, name)
     if not isinstance(v, (bool, np.bool_)):
         raise ValueError(f"{type(config).__qualname__}: {name} must be True or False, "
-                         f"got {_shown(v)}")
+                         f"got {short_repr(v)}")
 
 
 def positive(config, *names):

@@ -1,0 +1,56 @@
+"""learners/base.py, the learner interface: the tuned-configuration lookup and the one-line
+messages of the hyperparameter checks every rule shares."""
+import pathlib
+from dataclasses import dataclass
+
+import pytest
+
+import learners
+import learners.base as base
+from learners.base import Learner, flag
+
+
+@dataclass
+class Cfg:
+    on: object = "x" * 80
+
+
+def test_a_flag_accepts_true_and_false_only_and_names_the_config_and_value():
+    FG = learners.get("forward_gradient")
+    assert FG(tangent_readout=True).config.tangent_readout is True
+    for bad in (1, "yes", None):
+        with pytest.raises(ValueError) as e:
+            FG(tangent_readout=bad)
+        assert str(e.value) == ("ForwardGradientConfig: tangent_readout must be True or False, "
+                                f"got {bad!r}")
+    with pytest.raises(ValueError, match=r"^Cfg: on must be True or False, got 'x{56}\.\.\.$"):
+        flag(Cfg(), "on")
+
+
+def test_a_rule_without_a_tuned_configuration_is_named_in_the_error():
+    class Untuned(Learner):
+        name = "untuned_rule"
+
+    class Nameless(Learner):
+        pass
+    msg = ("learner {} has no tuned configuration in learners/tuned.json "
+           "(run python -m studies.tune --adopt)")
+    with pytest.raises(LookupError) as e:
+        Untuned.tuned_hyper()
+    assert str(e.value) == msg.format("'untuned_rule'")
+    with pytest.raises(LookupError) as e:
+        Nameless.tuned()
+    assert str(e.value) == msg.format("'Nameless'")
+
+
+def test_a_checkout_without_tuned_json_has_no_tuned_rules(monkeypatch):
+    """learners/tuned.json is written by studies.tune --adopt; without it every rule still
+    constructs at its defaults and `tuned()` raises LookupError naming the rule (not a
+    FileNotFoundError)."""
+    exists = pathlib.Path.exists
+    monkeypatch.setattr(pathlib.Path, "exists",
+                        lambda self: False if self.name == "tuned.json" else exists(self))
+    monkeypatch.setattr(base, "_TUNED", None)       # read the table afresh
+    with pytest.raises(LookupError, match=r"^learner 'bptt' has no tuned configuration"):
+        learners.get("bptt").tuned()
+    assert learners.get("bptt")().config.lr > 0
