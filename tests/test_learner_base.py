@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import harness
 import learners
 import learners.base as base
 from learners.base import Learner, flag
@@ -54,3 +55,17 @@ def test_a_checkout_without_tuned_json_has_no_tuned_rules(monkeypatch):
     with pytest.raises(LookupError, match=r"^learner 'bptt' has no tuned configuration"):
         learners.get("bptt").tuned()
     assert learners.get("bptt")().config.lr > 0
+
+
+def test_for_task_on_a_rule_with_no_task_defaults():
+    """A rule of its own without TASK_DEFAULTS takes its constructor defaults on both timings,
+    the user's keywords on top."""
+    class Plain(learners.get("bptt")):
+        TASK_DEFAULTS = {}
+    vt = harness.SequenceLookup(variable_timing=True)
+    assert Plain.for_task(vt).config == Plain().config
+    assert Plain.for_task(vt, lr=0.5).config == Plain(lr=0.5).config
+    assert Plain.for_task(harness.SequenceLookup()).config == Plain().config
+    # the shared network's own variable-timing defaults (the v1 values) under the user's
+    c = learners.get("bptt").for_task(vt, lr=0.1).config
+    assert (c.n_hidden, c.lr, c.clip, c.init_scale) == (60, 0.1, 1.0, 0.2)
