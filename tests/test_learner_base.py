@@ -69,3 +69,28 @@ def test_for_task_on_a_rule_with_no_task_defaults():
     # the shared network's own variable-timing defaults (the v1 values) under the user's
     c = learners.get("bptt").for_task(vt, lr=0.1).config
     assert (c.n_hidden, c.lr, c.clip, c.init_scale) == (60, 0.1, 1.0, 0.2)
+
+
+@dataclass
+class X:
+    x: object = 0.0
+
+
+@pytest.mark.parametrize("lo, hi, lo_open, hi_open, shown, inside, outside", [
+    (0, 1, False, False, "[0, 1]", [0, 1, 0.5], [-1e-9, 1 + 1e-9]),
+    (0, 1, True, False, "(0, 1]", [1e-300, 1], [0, -0.0]),
+    (0, 1, False, True, "[0, 1)", [0, 1 - 1e-16], [1, 1.0]),
+    (0, 1, True, True, "(0, 1)", [0.5], [0, 1]),
+    (None, 2.5, False, False, "[-inf, 2.5]", [-1e300, 2.5], [2.5000001]),
+    (-1, None, True, False, "(-1, inf)", [1e300], [-1]),
+])
+def test_number_checks_each_end_of_its_interval(lo, hi, lo_open, hi_open, shown, inside, outside):
+    """The shared number check, as a rule of one's own may call it: open and closed ends,
+    missing ends, and the interval written in the one-line message."""
+    for v in inside:
+        base.number(X(v), "x", lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+    for v in outside:
+        with pytest.raises(ValueError) as e:
+            base.number(X(v), "x", lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+        assert str(e.value) == (f"X: x must be a finite number in {shown}, got {v!r} "
+                                f"({type(v).__name__})")
