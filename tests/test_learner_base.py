@@ -94,3 +94,11 @@ def test_number_checks_each_end_of_its_interval(lo, hi, lo_open, hi_open, shown,
             base.number(X(v), "x", lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
         assert str(e.value) == (f"X: x must be a finite number in {shown}, got {v!r} "
                                 f"({type(v).__name__})")
+
+
+def test_a_learner_shows_its_class_and_full_configuration():
+    """repr names the rule's class and every hyperparameter (what a log line or a failed run's
+    report shows of the learner)."""
+    L = learners.get("tbptt")(k=5, lr=0.5)
+    assert repr(L) == f"TBPTT({L.config!r})"
+    assert repr(L).startswith("TBPTT(TBPTTConfig(n_hidden=30, lr=0.5,") and "k=5)" in repr(L)
