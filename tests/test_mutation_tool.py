@@ -23,7 +23,7 @@ def tool(tmp_path, monkeypatch):
     (tmp_path / "tools").mkdir()
     monkeypatch.setattr(mod, "ROOT", tmp_path)
     monkeypatch.setattr(mod, "EQUIVALENT_FILE", tmp_path / "tools" / "mutation_equivalent.txt")
-    monkeypatch.setattr(mod, "CHILD_RESULTS", tmp_path / "mutants" / "child_results.json")
+    monkeypatch.setattr(mod, "FRESH_RESULTS", tmp_path / "mutants" / "fresh_process_results.json")
     calls = []
 
     class Done:
@@ -31,7 +31,11 @@ def tool(tmp_path, monkeypatch):
 
     def fake_run(cmd, **kw):
         calls.append(cmd)
-        return Done()
+        done = Done()
+        if "MUTANT_UNDER_TEST" in kw.get("env", {}):       # a fresh-process run: killed if 1
+            done.returncode = int(kw["env"]["MUTANT_UNDER_TEST"].endswith("_1"))
+            calls[-1] = (kw["env"]["MUTANT_UNDER_TEST"], cmd[-4:], kw["cwd"].name)
+        return done
     monkeypatch.setattr(mod.subprocess, "run", fake_run)
     mod.calls = calls
     return mod
@@ -76,3 +80,23 @@ def test_counts_score_and_the_survivors_rerun(tool, capsys):
     assert tool.calls[-1][4:] == [m + "4", m + "6", m + "7"]
     assert tool.main(["--survivors", "--decided-only", "learners/rnn.py"]) == 0
     assert tool.calls[-1][4:] == [m + "4", m + "7"]
+
+
+def test_import_time_and_worker_functions_are_decided_in_a_fresh_process(tool, capsys):
+    """mutmut cannot switch on a mutant of a function that runs only at import (the tracker's
+    handler factories) or only in the pool's workers: its verdict is ignored (not run) until the
+    tool has run the mutant in a fresh pytest process against the listed tests."""
+    f = "metrics.tracking.rearranging.x__single__mutmut_"
+    other = "metrics.tracking.rearranging.x__no_tracked_parameter__mutmut_1"
+    write_meta(tool.ROOT, "metrics/tracking/rearranging.py", {f + "1": 0, f + "2": 0, other: 1})
+    assert tool.results("metrics/tracking/rearranging.py") == {f + "1": None, f + "2": None,
+                                                                other: 1}
+    assert tool.main(["--survivors", "metrics/tracking/rearranging.py"]) == 0
+    assert tool.calls == [(f + "1", tool.TRACKING_TESTS, "mutants"),
+                          (f + "2", tool.TRACKING_TESTS, "mutants")]   # no mutmut run
+    assert tool.results("metrics/tracking/rearranging.py") == {f + "1": 1, f + "2": 0, other: 1}
+    assert "| metrics/tracking/rearranging.py | 3 | 2 (0, 0) | 1 | 0 | 0 |  | 66.7% |" in \
+        capsys.readouterr().out
+    tool.calls.clear()                                 # a rerun runs only the survivor
+    assert tool.main(["--survivors", "metrics/tracking/rearranging.py"]) == 0
+    assert [c[0] for c in tool.calls] == [f + "2"]

@@ -76,56 +76,75 @@ def equivalents() -> dict[str, str]:
     return out
 
 
-# Functions that run only in worker processes the tests start (the local pool's children):
-# mutmut's stats pass records calls in the test process only, so it finds no test for them
-# ("no tests"). These tests exercise them in forked children, which inherit the active mutant;
-# tools/mutation.py runs each such mutant against them itself (mutants/child_results.json).
-CHILD_PROCESS_TESTS = {
+# Functions whose mutants mutmut cannot switch on: the tool runs each of their mutants itself, in
+# a fresh `python -m pytest` process started with the mutant on (MUTANT_UNDER_TEST), against the
+# tests listed, and records the exit code in mutants/fresh_process_results.json; the counts take
+# that verdict (none yet: not run), never mutmut's.
+# - Functions that run only in worker processes the tests start (the local pool's children):
+#   mutmut's stats pass records calls in the test process only, so it finds "no tests"; the tests
+#   below exercise them in forked children, which inherit the active mutant.
+# - Functions that run only at import, building the numpy handlers and TrackedArray methods the
+#   tracker dispatches to: mutmut's forkserver imports the modules before it switches a mutant on,
+#   so its verdict is that of the original handlers (every such mutant "survives").
+TRACKING_TESTS = ["tests/test_tracking.py", "tests/test_tracking_correctness.py",
+                  "tests/test_tracking_coverage.py", "tests/test_plain_operands.py"]
+FRESH_PROCESS_TESTS = {
     "harness.pool.x__child": ["tests/test_pool.py", "tests/test_pool_edges.py"],
     "harness.pool.x__die_with_parent": ["tests/test_pool.py", "tests/test_pool_edges.py"],
+    **{f"metrics.tracking.{f}": TRACKING_TESTS for f in (
+        "registry.x_implements", "registry.x_implements_ufuncs", "rearranging.x__single",
+        "rearranging.x__sequence", "rearranging.x__like", "rearranging.x__query",
+        "escapes.x_escaping", "array.x__via")},
 }
-CHILD_RESULTS = ROOT / "mutants" / "child_results.json"
-CHILD_TIMEOUT_S = 600
+FRESH_RESULTS = ROOT / "mutants" / "fresh_process_results.json"
+FRESH_TIMEOUT_S = 600
+
+
+def _fresh(name: str) -> bool:
+    return name.split("__mutmut_")[0] in FRESH_PROCESS_TESTS
 
 
 def results(path: str) -> dict[str, int | None]:
     """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's,
-    or, for a mutant of a function listed in CHILD_PROCESS_TESTS, that of its run here."""
+    or, for a mutant of a function listed in FRESH_PROCESS_TESTS, that of its run here."""
     meta = ROOT / "mutants" / (path + ".meta")
     if not meta.exists():
         return {}
     out = json.loads(meta.read_text())["exit_code_by_key"]
-    child = json.loads(CHILD_RESULTS.read_text()) if CHILD_RESULTS.exists() else {}
+    fresh = json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
     for name in out:
-        if name.split("__mutmut_")[0] in CHILD_PROCESS_TESTS and out[name] in NO_TESTS | {None}:
-            out[name] = child.get(name)
+        if _fresh(name):
+            out[name] = fresh.get(name)
     return out
 
 
-def run_child_process_mutants(path: str) -> None:
-    """Run the module's mutants of CHILD_PROCESS_TESTS functions not yet killed against the
-    listed tests, one at a time, in mutants/ (after mutmut has generated them), and record the
-    exit code (a run past CHILD_TIMEOUT_S counts as a timeout, 36)."""
+def run_fresh_process_mutants(path: str, max_children: int = 1) -> None:
+    """Run the module's mutants of FRESH_PROCESS_TESTS functions not yet killed against the
+    listed tests, `max_children` at a time, in mutants/ (after mutmut has generated them), and
+    record each exit code (a run past FRESH_TIMEOUT_S counts as a timeout, 36)."""
     import os
-    child = json.loads(CHILD_RESULTS.read_text()) if CHILD_RESULTS.exists() else {}
-    todo = [n for n, code in results(path).items()
-            if n.split("__mutmut_")[0] in CHILD_PROCESS_TESTS and code not in KILLED]
-    for name in todo:
-        tests = CHILD_PROCESS_TESTS[name.split("__mutmut_")[0]]
+    from concurrent.futures import ThreadPoolExecutor
+    todo = [n for n, code in results(path).items() if _fresh(n) and code not in KILLED
+            and n not in equivalents()]
+
+    def run(name):
         env = dict(os.environ, MUTANT_UNDER_TEST=name)
         try:
-            code = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
-                                   "no:cacheprovider", *tests], cwd=ROOT / "mutants", env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  timeout=CHILD_TIMEOUT_S).returncode
+            return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
+                                   "no:cacheprovider", *FRESH_PROCESS_TESTS[name.split("__mutmut_")[0]]],
+                                  cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=FRESH_TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
-            code = 36
-        child[name] = code
-        tmp = CHILD_RESULTS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(child, indent=1, sort_keys=True))
-        tmp.replace(CHILD_RESULTS)
-        print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}",
-              flush=True)
+            return 36
+    with ThreadPoolExecutor(max(1, max_children)) as pool:
+        for name, code in zip(todo, pool.map(run, todo)):
+            fresh = json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
+            fresh[name] = code
+            tmp = FRESH_RESULTS.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fresh, indent=1, sort_keys=True))
+            tmp.replace(FRESH_RESULTS)
+            print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}",
+                  flush=True)
 
 
 def counts(path: str, equiv: dict[str, str]) -> dict:
@@ -180,7 +199,8 @@ def run_modules(paths: list[str], max_children: int, only_survivors: bool,
     """One `mutmut run` over the mutants of `paths` (log: mutants/logs/<first module>.log)."""
     names = []
     for path in paths:
-        mine = survivors(path, equivalents()) if only_survivors else [dotted(path) + ".*"]
+        mine = ([n for n in survivors(path, equivalents()) if not _fresh(n)] if only_survivors
+                else [dotted(path) + ".*"])
         if only_survivors and decided_only:
             res = results(path)
             mine = [n for n in mine if res.get(n) is not None]
@@ -251,7 +271,7 @@ def main(argv=None) -> int:
         for group in [mods] if a.together else [[m] for m in mods]:
             run_modules(group, a.max_children, a.survivors, a.decided_only)
             for m in group:
-                run_child_process_mutants(m)
+                run_fresh_process_mutants(m, a.max_children)
     print(report(mods or core))
     return 0
 
