@@ -79,3 +79,30 @@ def test_divergence_reports_exact_sweep():
     with pytest.raises(harness.DivergenceError, match="at sweep 4") as e:
         harness.train(_NaNAtSweep3(), harness.SequenceLookup(), seed=0, sweeps=10)
     assert e.value.sweep == 4
+
+
+class _Nameless:
+    """A callable with no module, no __qualname__ and no __name__ on the instance."""
+    __module__ = None
+
+    def __call__(self):
+        pass
+
+    def __repr__(self):
+        return "<nameless>"
+
+
+def test_an_unmodelled_call_is_named_by_module_and_qualified_name():
+    """The tracker's 'X is not modelled' errors name the call as a user would write it: module
+    and qualified name (np.linalg.norm), a ufunc (no __qualname__) by its __name__, a callable
+    without either by its repr, and numpy when it names no module."""
+    from types import SimpleNamespace
+
+    from metrics.tracking.errors import fname, not_modelled
+    assert fname(np.linalg.norm) == "numpy.linalg.norm"
+    assert fname(np.ndarray.tolist) == "numpy.ndarray.tolist"
+    assert fname(np.add) == "numpy.add"               # a ufunc: its __qualname__ is None here
+    assert fname(SimpleNamespace(__module__="mypkg", __name__="f")) == "mypkg.f"
+    assert fname(_Nameless()) == "numpy.<nameless>"
+    assert str(not_modelled(f"{fname(np.add)} with out=")) == \
+        "numpy.add with out= is not modelled by the tracker"
