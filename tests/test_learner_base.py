@@ -3,6 +3,7 @@ messages of the hyperparameter checks every rule shares."""
 import pathlib
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 import harness
@@ -102,3 +103,14 @@ def test_a_learner_shows_its_class_and_full_configuration():
     L = learners.get("tbptt")(k=5, lr=0.5)
     assert repr(L) == f"TBPTT({L.config!r})"
     assert repr(L).startswith("TBPTT(TBPTTConfig(n_hidden=30, lr=0.5,") and "k=5)" in repr(L)
+
+
+@pytest.mark.parametrize("value, shown", [
+    (10 ** 5000, "<int too large to print>"),                  # repr() refuses such an int
+    ("a" * 58, repr("a" * 58)),                                # 60 characters: shown whole
+    ("a" * 59, repr("a" * 59)[:57] + "..."),                   # 61: cut to 57 and "..."
+    (np.zeros((2, 40)), " ".join(repr(np.zeros((2, 40))).split())[:57] + "..."),
+    (np.zeros(2), "array([0., 0.])"),                          # one space where repr has one
+], ids=["huge-int", "60-chars", "61-chars", "multi-line", "short"])
+def test_a_bad_value_is_shown_on_one_line_in_at_most_60_characters(value, shown):
+    assert base.short_repr(value) == shown and len(shown) <= 60
