@@ -579,6 +579,9 @@ def test_strict_mode_raises():
     (lambda a: np.einsum("i", a), "explicit output"),
     (lambda a: np.sum(a, where=np.array([True, False])), "where="),
     (lambda a: np.clip(a, a, 1.0), "tracked bounds"),
+    (lambda a: np.concatenate([a, a], out=np.empty(4)), "numpy.concatenate with out="),
+    (lambda a: np.repeat(a, a), "numpy.repeat with a tracked parameter"),
+    (lambda a: np.full_like(a, a[0]), "numpy.full_like with a tracked fill value"),
 ])
 def test_not_modelled_names_it(call, name):
     tr = Tracker()

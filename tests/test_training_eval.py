@@ -69,6 +69,7 @@ def test_first_sweep_reaching():
     # reached only by the final weights (after all 5 updates): sweep 6, the whole budget
     assert first_sweep_reaching(h, "validation_acc", 0.7, final=0.72) == 6
     assert first_sweep_reaching(h, "validation_acc", 0.7, final=0.69) is None
+    assert first_sweep_reaching(h, "validation_acc", 0.7, final=0.7) == 6   # >=, as a logged sweep
     assert first_sweep_reaching(h, "validation_acc", 0.5, final=0.9) == 5
     with pytest.raises(ValueError, match="no column 'unseen_acc'.*eval_every"):
         first_sweep_reaching(h, "unseen_acc", 0.5)
