@@ -582,12 +582,26 @@ def test_strict_mode_raises():
     (lambda a: np.concatenate([a, a], out=np.empty(4)), "numpy.concatenate with out="),
     (lambda a: np.repeat(a, a), "numpy.repeat with a tracked parameter"),
     (lambda a: np.full_like(a, a[0]), "numpy.full_like with a tracked fill value"),
+    (lambda a: np.sum(a, out=np.empty(())), "numpy.sum with out="),
 ])
 def test_not_modelled_names_it(call, name):
     tr = Tracker()
     (a,) = tr.track_args(np.array([1.0, 2.0]))
     with pytest.raises(NotModelledError, match=name.replace(".", r"\.")):
         call(a)
+
+
+@pytest.mark.parametrize("op", [np.sum, np.prod, np.mean])
+def test_a_reduction_in_a_given_dtype_is_numpys(op):
+    """sum, prod and mean with dtype= accumulate in that dtype, as numpy does: the tracked
+    result's value and dtype are the plain call's (float32 on float64 data, rounded)."""
+    data = np.array([1.0 + 2.0 ** -30, 3.0, 1.0 / 3.0])
+    tr = Tracker()
+    (a,) = tr.track_args(data)
+    got = op(a, dtype=np.float32)
+    want = op(data, dtype=np.float32)
+    assert got.dtype == want.dtype == np.float32 and got.data == want
+    assert op(data) != want                     # float32 rounding shows in the value
 
 
 # ---- phases, labels, buffers, spilling ----------------------------------------------------------
