@@ -34,7 +34,8 @@ def tool(tmp_path, monkeypatch):
         done = Done()
         if "MUTANT_UNDER_TEST" in kw.get("env", {}):       # a fresh-process run: killed if 1
             done.returncode = int(kw["env"]["MUTANT_UNDER_TEST"].endswith("_1"))
-            calls[-1] = (kw["env"]["MUTANT_UNDER_TEST"], cmd[-4:], kw["cwd"].name)
+            calls[-1] = (kw["env"]["MUTANT_UNDER_TEST"], cmd[cmd.index("no:cacheprovider") + 1:],
+                         kw["cwd"].name)
         return done
     monkeypatch.setattr(mod.subprocess, "run", fake_run)
     mod.calls = calls

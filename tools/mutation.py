@@ -86,7 +86,8 @@ def equivalents() -> dict[str, str]:
 # - Functions that run only at import, building the numpy handlers and TrackedArray methods the
 #   tracker dispatches to: mutmut's forkserver imports the modules before it switches a mutant on,
 #   so its verdict is that of the original handlers (every such mutant "survives").
-TRACKING_TESTS = ["tests/test_tracking.py", "tests/test_tracking_correctness.py",
+TRACKING_TESTS = ["tests/test_tracking_rearranging.py", "tests/test_tracking.py",
+                  "tests/test_tracking_correctness.py",
                   "tests/test_tracking_coverage.py", "tests/test_plain_operands.py"]
 FRESH_PROCESS_TESTS = {
     "harness.pool.x__child": ["tests/test_pool.py", "tests/test_pool_edges.py"],
