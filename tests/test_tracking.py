@@ -714,3 +714,14 @@ def test_invalid_conversion_records_nothing():
     with pytest.raises(ValueError):
         bool(a)                                         # ambiguous truth value: numpy's error
     assert tr.escapes == 0 and tr.n_values == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_reduction_costs_its_left_fold_at_the_values_width(dtype):
+    """np.sum of a float32 (4-byte) array costs the scalar left fold in float32: the partial
+    sums are values of the result's width, also when used afterwards. (An int16 sum is an int64
+    result in numpy, so not that program.)"""
+    x = np.array([1, 2, 3], dtype=dtype)
+    two = dtype(2)
+    assert bytedmd(lambda a: np.sum(a) * two, x) == \
+        bytedmd(lambda a: ((a[0] + a[1]) + a[2]) * two, x)
