@@ -37,8 +37,12 @@ def test_unknown_and_bad_hyperparameters():
 
 def test_train_rejects_bad_arguments():
     task = harness.SequenceLookup()
-    with pytest.raises(TypeError, match="forget the parentheses"):
+    with pytest.raises(TypeError, match=r"^train\(\): learner must be a learner instance, got "
+                                        r"the class BPTT \(did you forget the parentheses"):
         harness.train(learners.get("bptt"), task)
+    with pytest.raises(TypeError, match=r"^train\(\): learner must be a learner instance "
+                                        r"\(learners.get\(name\)\(\)\), got str$"):
+        harness.train("bptt", task)
     with pytest.raises(ValueError, match="sweeps must be a positive integer"):
         harness.train(learners.get("bptt")(), task, sweeps=0)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):

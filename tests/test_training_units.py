@@ -62,3 +62,11 @@ def test_smallest_valid_arguments_run():
     assert r.seed == 0 and type(r.seed) is int and r.sweeps == 1 and type(r.sweeps) is int
     assert len(r.history) == 1 and r.history["sweep"].tolist() == [1]
     assert not np.isnan(r.history["validation_acc"].iloc[0])
+
+
+def test_the_default_model_seed_is_0():
+    task = harness.SequenceLookup()
+    L = learners.get("bptt")()
+    default = harness.train(L, task, sweeps=2).history
+    assert default.equals(harness.train(L, task, seed=0, sweeps=2).history)
+    assert not default.equals(harness.train(L, task, seed=1, sweeps=2).history)
