@@ -80,9 +80,19 @@ class _NaNAtSweep3(Learner):
 
 
 def test_divergence_reports_exact_sweep():
-    with pytest.raises(harness.DivergenceError, match="at sweep 4") as e:
+    with pytest.raises(harness.DivergenceError) as e:
         harness.train(_NaNAtSweep3(), harness.SequenceLookup(), seed=0, sweeps=10)
     assert e.value.sweep == 4
+    assert str(e.value) == "learner 'nan3' diverged: loss became nan at sweep 4"
+
+
+class _NamelessNaN(_NaNAtSweep3):
+    name = ""
+
+
+def test_divergence_of_a_rule_without_a_name_names_its_class():
+    with pytest.raises(harness.DivergenceError, match=r"^learner '_NamelessNaN' diverged: "):
+        harness.train(_NamelessNaN(), harness.SequenceLookup(), seed=0, sweeps=10)
 
 
 class _Nameless:

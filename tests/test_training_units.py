@@ -70,3 +70,15 @@ def test_the_default_model_seed_is_0():
     default = harness.train(L, task, sweeps=2).history
     assert default.equals(harness.train(L, task, seed=0, sweeps=2).history)
     assert not default.equals(harness.train(L, task, seed=1, sweeps=2).history)
+
+
+def test_the_logged_test_accuracy_is_that_of_the_weights_before_the_update():
+    """test_acc at sweep 1 is the initial network's accuracy on the test batch (logged before
+    the first update), a number in [0, 1] at every sweep."""
+    task = harness.SequenceLookup()
+    L = learners.get("bptt")()
+    h = harness.train(L, task, seed=3, sweeps=3).history
+    init = L.init(task, np.random.default_rng(3))
+    assert h["test_acc"].iloc[0] == accuracy(L.predict(init, task.test_batch()),
+                                             task.test_batch().targets)
+    assert h["test_acc"].between(0, 1).all()
