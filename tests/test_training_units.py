@@ -82,3 +82,14 @@ def test_the_logged_test_accuracy_is_that_of_the_weights_before_the_update():
     assert h["test_acc"].iloc[0] == accuracy(L.predict(init, task.test_batch()),
                                              task.test_batch().targets)
     assert h["test_acc"].between(0, 1).all()
+
+
+def test_on_sweep_sees_each_sweeps_logged_row():
+    """The progress callback gets (1-based sweep, the row just logged) after every sweep."""
+    seen = []
+    task = harness.SequenceLookup()
+    h = harness.train(learners.get("bptt")(), task, seed=0, sweeps=3,
+                      on_sweep=lambda s, row: seen.append((s, dict(row)))).history
+    assert [s for s, _ in seen] == [1, 2, 3]
+    for (s, row), (_, logged) in zip(seen, h.iterrows()):
+        assert row["sweep"] == s and row == {k: logged[k] for k in row}
