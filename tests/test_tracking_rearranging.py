@@ -78,3 +78,19 @@ def test_shape_queries_read_nothing():
     tr, a = tracked()
     assert np.shape(a) == (2, 3, 4) and np.ndim(a) == 3 and np.size(a) == 24
     assert np.size(a, 1) == 3 and np.result_type(a, np.float32) == np.float64
+
+
+@pytest.mark.parametrize("func, args, kw", [(np.reshape, ((4, 6),), {"order": "F"}),
+                                            (np.ravel, (), {"order": "F"}),
+                                            (np.squeeze, (), {"axis": 0})])
+def test_keyword_arguments_apply_to_values_and_ids_alike(func, args, kw):
+    tr, a = tracked((1, 4, 6)) if func is np.squeeze else tracked((2, 3, 4))
+    r = func(a, *args, **kw)
+    assert np.array_equal(r.data, func(a.data, *args, **kw))
+    np.testing.assert_array_equal(r.ids, func(a.ids, *args, **kw))
+
+
+def test_one_numpy_function_has_one_handler():
+    from metrics.tracking.registry import implements
+    with pytest.raises(RuntimeError, match=r"^two handlers for <function transpose at "):
+        implements(np.transpose)(lambda tr, a: a)
