@@ -48,6 +48,17 @@ def test_a_sequence_of_arrays_with_a_plain_part_keeps_each_values_id(func):
     np.testing.assert_array_equal(r64.ids, func([a.ids, b.ids]))
 
 
+def test_float32_arrays_join_and_axes_apply_to_values_and_ids():
+    tr = Tracker()
+    a, b = tr.track_args(np.ones((2, 3), dtype=np.float32), np.zeros((2, 3), dtype=np.float32))
+    r = np.concatenate([a, b])
+    assert r.dtype == np.float32 and np.array_equal(r.ids, np.concatenate([a.ids, b.ids]))
+    for r, want in ((np.concatenate([a, b], 1), np.concatenate([a.ids, b.ids], 1)),
+                    (np.concatenate([a, b], axis=1), np.concatenate([a.ids, b.ids], axis=1)),
+                    (np.stack([a, b], 2), np.stack([a.ids, b.ids], 2))):
+        assert r.shape == want.shape and np.array_equal(r.ids, want)
+
+
 @pytest.mark.parametrize("width", [None, 8])
 def test_arrays_of_different_widths_are_not_joined(width):
     """float64 and float32 values are not joined, also when the tracker prices every value at
