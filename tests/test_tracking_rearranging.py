@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from metrics.tracking import NotModelledError, TrackedArray, Tracker
+from metrics.tracking.plain_operands import LABEL as PLAIN_LABEL
 
 SINGLE = [
     (np.transpose, ()), (np.transpose, ((1, 0, 2),)), (np.reshape, ((6, 4),)), (np.ravel, ()),
@@ -79,7 +80,9 @@ def test_like_constructors_make_constants_or_inputs(func, args):
     if func is not np.empty_like:
         assert np.array_equal(r.data, func(a.data, *args))
     tr2, a2 = tracked((2, 2), Tracker(plain_arrays="input"))
+    assert PLAIN_LABEL not in tr2.label_names
     r2 = func(a2, *args)
+    assert PLAIN_LABEL in tr2.label_names        # labelled as the plain arrays' values
     assert (r2.ids >= 0).all() and len(set(r2.ids.ravel())) == 4  # four new input values
     assert not set(r2.ids.ravel()) & set(a2.ids.ravel())
     assert (func(tracked((0,))[1], *args).ids == -1).all()        # no element: nothing new
