@@ -91,7 +91,9 @@ def test_like_constructors_make_constants_or_inputs(func, args):
 def test_shape_queries_read_nothing():
     tr, a = tracked()
     assert np.shape(a) == (2, 3, 4) and np.ndim(a) == 3 and np.size(a) == 24
-    assert np.size(a, 1) == 3 and np.result_type(a, np.float32) == np.float64
+    assert np.size(a, 1) == 3 and np.size(a, axis=2) == 4
+    assert np.result_type(a, np.float32) == np.float64
+    assert np.zeros_like(a, dtype=np.float32).dtype == np.float32     # keywords applied
 
 
 @pytest.mark.parametrize("func, args, kw", [(np.reshape, ((4, 6),), {"order": "F"}),
