@@ -101,8 +101,14 @@ FRESH_RESULTS = ROOT / "mutants" / "fresh_process_results.json"
 FRESH_TIMEOUT_S = 600
 
 
+def _function(name: str) -> str:
+    """'pkg.mod.x_f__mutmut_3' -> 'pkg.mod.x_f': the mutated function, as FRESH_PROCESS_TESTS
+    names it."""
+    return name.split("__mutmut_")[0]
+
+
 def _fresh(name: str) -> bool:
-    return name.split("__mutmut_")[0] in FRESH_PROCESS_TESTS
+    return _function(name) in FRESH_PROCESS_TESTS
 
 
 def results(path: str) -> dict[str, int | None]:
@@ -125,14 +131,15 @@ def run_fresh_process_mutants(path: str, max_children: int = 1) -> None:
     record each exit code (a run past FRESH_TIMEOUT_S counts as a timeout, 36)."""
     import os
     from concurrent.futures import ThreadPoolExecutor
+    equiv = equivalents()
     todo = [n for n, code in results(path).items() if _fresh(n) and code not in KILLED
-            and n not in equivalents()]
+            and n not in equiv]
 
     def run(name):
         env = dict(os.environ, MUTANT_UNDER_TEST=name)
         try:
             return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
-                                   "no:cacheprovider", *FRESH_PROCESS_TESTS[name.split("__mutmut_")[0]]],
+                                   "no:cacheprovider", *FRESH_PROCESS_TESTS[_function(name)]],
                                   cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, timeout=FRESH_TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
