@@ -270,6 +270,58 @@ def test_paired_bad_input(kw, msg):
         paired_comparison(**kw)
 
 
+def test_paired_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
+    import harness.stats
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    assert paired_comparison(x, y) == paired_comparison(x, y, n_boot=10_000, seed=0)
+    assert paired_comparison(x, y) != paired_comparison(x, y, seed=1)
+    asked = []
+    real = harness.stats.bootstrap_ci
+    monkeypatch.setattr(harness.stats, "bootstrap_ci",
+                        lambda *a, **kw: asked.append(kw) or real(*a, **kw))
+    paired_comparison(x, y)
+    assert asked == [{"level": 0.95, "n_boot": 10_000, "seed": 0}]
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(x=[[1, 2]], y=[1, 2]), r"^x must be one-dimensional, got shape \(1, 2\)$"),
+    (dict(x=[1, 2], y=[[1, 2]]), r"^y must be one-dimensional, got shape \(1, 2\)$"),
+    (dict(x=[], y=[1]), r"^x is empty: a statistic needs at least one value$"),
+    (dict(x=[1], y=[]), r"^y is empty: a statistic needs at least one value$"),
+    (dict(x=[1, 2], y=[1]), r"^x and y must be paired: 2 vs 1 values$"),
+    (dict(x=[1, 2], y=[1, np.nan]),
+     r"^x and y must be finite \(set censored costs to their budget first\)$"),
+])
+def test_paired_bad_input_names_the_argument(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        paired_comparison(**kw)
+
+
+def test_all_pairs_tied_at_zero():
+    """Data that are all zero (scale 0: no grid to snap to) tie on every pair."""
+    c = paired_comparison([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], n_boot=100)
+    assert (c.p_value, c.method, c.won, c.tied, c.lost) == (1.0, "all pairs tied", 0, 3, 0)
+    assert (c.median_diff, c.ci_lo, c.ci_hi) == (0.0, 0.0, 0.0)
+    c = paired_comparison([0.0, 0.0, 0.0], [0.0, -1.0, 0.0], n_boot=100)
+    assert (c.won, c.tied, c.lost) == (1, 2, 0)
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-6, 1e6, 1e300])
+def test_the_comparison_does_not_depend_on_the_units(c):
+    """Scaling x and y by c > 0 (bytes or gigabytes, pJ or J) changes the median difference and
+    its interval by c and nothing else: the same ties, counts, test and p-value. Float-noise
+    differences (below 1e-9 of the data's scale) are ties at every scale."""
+    x = np.array([3.0, 5.0, 6.0, 9.0, 4.0, 7.0, 2.0, 8.0])
+    y = np.array([1.0, 3.0, 3.0, 5.0, 4.0, 8.0, 2.0 + 1e-12, 1.0])
+    ref = paired_comparison(x, y, n_boot=500)
+    got = paired_comparison(c * x, c * y, n_boot=500)
+    assert (got.won, got.tied, got.lost, got.method) == (ref.won, ref.tied, ref.lost, ref.method)
+    assert ref.tied == 2 and got.p_value == pytest.approx(ref.p_value, rel=1e-12)
+    assert got.median_diff == pytest.approx(c * ref.median_diff, rel=1e-9)
+    assert (got.ci_lo, got.ci_hi) == pytest.approx((c * ref.ci_lo, c * ref.ci_hi), rel=1e-9)
+
+
 # ---- verdict ------------------------------------------------------------------------------
 def test_verdict_directions():
     rng = np.random.default_rng(11)
@@ -290,6 +342,23 @@ def test_verdict_needs_both_the_test_and_the_interval():
     c = paired_comparison(x, np.zeros(20), n_boot=500)
     assert c.p_value < 0.05 and c.ci_lo <= 0 <= c.ci_hi
     assert verdict(c) == "no detectable difference"
+
+
+def _cmp(p_value, ci_lo, ci_hi):
+    return PairedComparison(n=10, won=5, tied=0, lost=5, p_value=p_value, method="exact",
+                            median_diff=(ci_lo + ci_hi) / 2, ci_lo=ci_lo, ci_hi=ci_hi,
+                            level=0.95, higher_is_better=True)
+
+
+@pytest.mark.parametrize("p_value, ci_lo, ci_hi, said", [
+    (0.049, 0.1, 0.3, "X > Y"), (0.05, 0.1, 0.3, "no detectable difference"),
+    (0.049, 0.0, 0.3, "no detectable difference"),
+    (0.049, -0.3, -0.1, "X < Y"), (0.05, -0.3, -0.1, "no detectable difference"),
+    (0.049, -0.3, 0.0, "no detectable difference"), (0.049, -0.3, 0.5, "no detectable difference"),
+])
+def test_verdict_at_its_boundaries(p_value, ci_lo, ci_hi, said):
+    """A direction needs p strictly below alpha and an interval strictly on one side of 0."""
+    assert verdict(_cmp(p_value, ci_lo, ci_hi)) == said
 
 
 def test_verdict_level_must_match_alpha():
