@@ -247,6 +247,39 @@ def test_wilcoxon_against_scipy(n, ties):
     assert paired_comparison(x, y, n_boot=200).p_value == pytest.approx(ref, rel=1e-12)
 
 
+@pytest.mark.parametrize("n, tied, method", [
+    (50, False, "exact"), (51, False, "normal approximation"),
+    (13, True, "permutation (exact)"), (14, True, "normal approximation"),
+])
+def test_the_wilcoxon_method_switches_at_50_differences_or_13_with_tied_magnitudes(n, tied, method):
+    d = np.arange(1.0, n + 1) * np.where(np.arange(n) % 3 == 0, -1, 1)   # distinct magnitudes
+    if tied:
+        d[1] = d[0] = 1.0                                                # one tied magnitude
+    c = paired_comparison(d, np.zeros(n), n_boot=100)
+    assert c.method == method and c.tied == 0
+    how = {"exact": "exact", "normal approximation": "asymptotic",
+           "permutation (exact)": sps.PermutationMethod()}[method]
+    ref = sps.wilcoxon(d, method=how, correction=False).pvalue
+    assert c.p_value == pytest.approx(ref, rel=1e-12)
+
+
+def test_ties_count_as_neither_won_nor_lost_in_either_direction():
+    for higher in (True, False):
+        c = paired_comparison([1, 2, 3, 9, 5], [2, 3, 4, 8, 5], higher_is_better=higher, n_boot=100)
+        assert c.tied == 1 and c.won + c.lost == 4
+        assert (c.won, c.lost) == ((1, 3) if higher else (3, 1))
+
+
+def test_float_noise_differences_are_reported_as_exactly_zero():
+    """A tie made by float noise (0.3 - 0.1 against 0.2) enters the median difference and its
+    interval as exactly 0, not as the noise."""
+    x = np.array([0.3, 0.3, 0.3, 0.7, 0.3])
+    y = np.array([0.1, 0.1, 0.1, 0.1, 0.0]) + np.array([0.2, 0.2, 0.2, 0.0, 0.0])
+    c = paired_comparison(x, y, n_boot=200)
+    assert (x - y)[0] != 0 and c.tied == 3
+    assert c.median_diff == 0.0 and c.ci_lo == 0.0
+
+
 def test_all_pairs_tied():
     c = paired_comparison([0.5, 0.6, 0.7], [0.5, 0.6, 0.7], n_boot=100)
     assert (c.p_value, c.method, c.won, c.tied, c.lost) == (1.0, "all pairs tied", 0, 3, 0)
