@@ -187,6 +187,22 @@ def test_censored_ci_is_the_bootstrap_over_runs():
     assert ci == censored_median_ci(costs, cens, 100, n_boot=400, seed=3)
 
 
+def test_censored_ci_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
+    import harness.stats
+    rng = np.random.default_rng(9)
+    costs = rng.uniform(1, 80, size=50)
+    cens = rng.random(50) < 0.3
+    ci = censored_median_ci(costs, cens, 100)
+    assert ci["at_budget"] == bootstrap_ci(np.where(cens, 100.0, costs), np.median, seed=0)
+    assert ci != censored_median_ci(costs, cens, 100, seed=1)
+    sizes = []
+    real = harness.stats._interval
+    monkeypatch.setattr(harness.stats, "_interval",
+                        lambda boots, level: sizes.append((boots.size, level)) or real(boots, level))
+    censored_median_ci(costs, cens, 100)
+    assert sizes == [(10_000, 0.95)] * 3
+
+
 @pytest.mark.parametrize("args, msg", [
     (([1, 20], [False, False], 10), "exceeds its budget"),
     (([np.nan, 2], [False, False], 10), "finite and >= 0"),
@@ -292,6 +308,9 @@ def test_direction_for_costs():
     c = paired_comparison([1, 2, 3, 9], [2, 3, 4, 8], higher_is_better=False, n_boot=100)
     assert (c.won, c.tied, c.lost) == (3, 0, 1) and c.frac_won == 0.75
     assert c.median_diff == -1.0
+    assert c.higher_is_better is False
+    assert paired_comparison([1, 2], [0, 1], n_boot=10).higher_is_better is True
+    assert paired_comparison([1, 2], [0, 1], higher_is_better=0, n_boot=10).higher_is_better is False
 
 
 @pytest.mark.parametrize("kw, msg", [
