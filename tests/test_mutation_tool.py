@@ -101,3 +101,36 @@ def test_import_time_and_worker_functions_are_decided_in_a_fresh_process(tool, c
     tool.calls.clear()                                 # a rerun runs only the survivor
     assert tool.main(["--survivors", "metrics/tracking/rearranging.py"]) == 0
     assert [c[0] for c in tool.calls] == [f + "2"]
+
+
+def test_survivors_are_rechecked_in_fresh_processes_against_their_whole_test_files(tool, capsys):
+    """--recheck runs each decided survivor (not an equivalent, not a never-run mutant) in a
+    fresh pytest process against the whole files of the tests mutmut found reaching it, the
+    quickest file first, with the project's test selection; the verdict replaces mutmut's
+    until mutmut runs that mutant again."""
+    m = "harness.stats.x_verdict__mutmut_"
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 0, m + "3": 1, m + "4": None,
+                                               m + "5": 0})
+    tool.EQUIVALENT_FILE.write_text(f"{m}5 why\n")
+    (tool.ROOT / "mutants" / "mutmut-stats.json").write_text(json.dumps({
+        "tests_by_mangled_function_name": {"harness.stats.x_verdict": [
+            "tests/test_slow.py::a", "tests/test_stats.py::b", "tests/test_stats.py::c",
+            "tests/test_architecture.py::d"]},
+        "duration_by_test": {"tests/test_slow.py::a": 9.0, "tests/test_stats.py::b": 1.0,
+                             "tests/test_stats.py::c": 2.0}}))
+    (tool.ROOT / "tests").mkdir()
+    (tool.ROOT / "tests" / "test_stats.py").write_text("# the current tests\n")
+    selection = ["--ignore=tests/test_architecture.py", "--ignore=tests/test_ray_backend.py",
+                 "--deselect=tests/test_study_faults.py::test_ctrl_c_stops_promptly_without_traceback",
+                 "--deselect=tests/test_study_faults.py::test_workers_exit_when_the_parent_dies"]
+    assert tool.main(["--recheck", "harness/stats.py"]) == 0
+    files = ["tests/test_stats.py", "tests/test_slow.py", *selection]
+    assert tool.calls == [(m + "1", files, "mutants"), (m + "2", files, "mutants")]
+    assert (tool.ROOT / "mutants" / "tests" / "test_stats.py").read_text() == "# the current tests\n"
+    assert tool.results("harness/stats.py") == {m + "1": 1, m + "2": 0, m + "3": 1, m + "4": None,
+                                                m + "5": 0}
+    assert "| harness/stats.py | 5 | 2 (0, 0) | 1 | 1 | 0 | 1 | 66.7% |" in capsys.readouterr().out
+    tool.calls.clear()                          # a mutmut rerun of the survivor drops its recheck
+    assert tool.main(["--survivors", "--decided-only", "harness/stats.py"]) == 0
+    assert tool.calls == [["mutmut", "run", "--max-children", "1", m + "2"]]
+    assert json.loads(tool.FRESH_RESULTS.read_text()) == {m + "1": 1}

@@ -2,6 +2,7 @@
 
     python tools/mutation.py harness/stats.py learners/rnn.py      # run these modules
     python tools/mutation.py --survivors learners/rnn.py           # rerun only its survivors
+    python tools/mutation.py --recheck learners/rnn.py             # its survivors, fresh processes
     python tools/mutation.py --report [MODULE ...]                 # counts from the last runs
     python tools/mutation.py --list                                # the core modules
 
@@ -111,16 +112,33 @@ def _fresh(name: str) -> bool:
     return _function(name) in FRESH_PROCESS_TESTS
 
 
+def _fresh_results() -> dict[str, int]:
+    return json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
+
+
+def _record_fresh(name: str, code: int | None) -> None:
+    """Record (code) or forget (None) a fresh-process verdict, atomically."""
+    fresh = _fresh_results()
+    if code is None:
+        fresh.pop(name, None)
+    else:
+        fresh[name] = code
+    tmp = FRESH_RESULTS.with_suffix(".tmp")
+    tmp.write_text(json.dumps(fresh, indent=1, sort_keys=True))
+    tmp.replace(FRESH_RESULTS)
+
+
 def results(path: str) -> dict[str, int | None]:
-    """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's,
-    or, for a mutant of a function listed in FRESH_PROCESS_TESTS, that of its run here."""
+    """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's;
+    for a mutant of a function listed in FRESH_PROCESS_TESTS, that of its run here (never
+    mutmut's); for a survivor rechecked here (--recheck), the recheck's."""
     meta = ROOT / "mutants" / (path + ".meta")
     if not meta.exists():
         return {}
     out = json.loads(meta.read_text())["exit_code_by_key"]
-    fresh = json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
+    fresh = _fresh_results()
     for name in out:
-        if _fresh(name):
+        if _fresh(name) or name in fresh:
             out[name] = fresh.get(name)
     return out
 
@@ -129,30 +147,65 @@ def run_fresh_process_mutants(path: str, max_children: int = 1) -> None:
     """Run the module's mutants of FRESH_PROCESS_TESTS functions not yet killed against the
     listed tests, `max_children` at a time, in mutants/ (after mutmut has generated them), and
     record each exit code (a run past FRESH_TIMEOUT_S counts as a timeout, 36)."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
     equiv = equivalents()
     todo = [n for n, code in results(path).items() if _fresh(n) and code not in KILLED
             and n not in equiv]
+    _run_in_fresh_processes(todo, lambda name: FRESH_PROCESS_TESTS[_function(name)],
+                            max_children)
+
+
+def _run_in_fresh_processes(names: list[str], tests_of, max_children: int) -> None:
+    """Run each mutant in a new `python -m pytest -x` process in mutants/, started with the
+    mutant on, against tests_of(name) (paths and pytest options), `max_children` at a time, and
+    record its exit code (a run past FRESH_TIMEOUT_S counts as a timeout, 36)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
 
     def run(name):
         env = dict(os.environ, MUTANT_UNDER_TEST=name)
         try:
             return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
-                                   "no:cacheprovider", *FRESH_PROCESS_TESTS[_function(name)]],
+                                   "no:cacheprovider", *tests_of(name)],
                                   cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, timeout=FRESH_TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
             return 36
     with ThreadPoolExecutor(max(1, max_children)) as pool:
-        for name, code in zip(todo, pool.map(run, todo)):
-            fresh = json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
-            fresh[name] = code
-            tmp = FRESH_RESULTS.with_suffix(".tmp")
-            tmp.write_text(json.dumps(fresh, indent=1, sort_keys=True))
-            tmp.replace(FRESH_RESULTS)
+        for name, code in zip(names, pool.map(run, names)):
+            _record_fresh(name, code)
             print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}",
                   flush=True)
+
+
+def recheck_tests(name: str) -> list[str]:
+    """The test files (whole files: tests added since mutmut's stats pass included) holding the
+    tests that mutmut's stats pass found reaching the mutant's function, the quickest file
+    first, and the project's test-selection options (pyproject's
+    pytest_add_cli_args_test_selection, its ignored and deselected tests)."""
+    stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+    durations = stats["duration_by_test"]
+    per_file: dict[str, float] = {}
+    for test in stats["tests_by_mangled_function_name"].get(_function(name), []):
+        f = test.split("::", 1)[0]
+        per_file[f] = per_file.get(f, 0.0) + durations.get(test, 0.0)
+    selection = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"].get(
+        "pytest_add_cli_args_test_selection", [])
+    options = [o for o in selection if o.startswith("-")]
+    ignored = {o.split("=", 1)[1] for o in options if o.startswith("--ignore=")}
+    return [f for f in sorted(per_file, key=lambda f: (per_file[f], f)) if f not in ignored] \
+        + options
+
+
+def recheck_survivors(path: str, max_children: int) -> None:
+    """Run the module's decided survivors (mutmut said survived; not equivalent, not a
+    FRESH_PROCESS_TESTS function) again, each in a fresh pytest process against the whole test
+    files that reach it, on the current tests (copied into mutants/tests first): the verdict of
+    a full mutmut rerun without its stats and clean-test passes (many minutes of the suite)."""
+    import shutil
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    todo = [n for n, code in results(path).items() if code == 0 and not _fresh(n)
+            and n not in equivalents()]
+    _run_in_fresh_processes(todo, recheck_tests, max_children)
 
 
 def counts(path: str, equiv: dict[str, str]) -> dict:
@@ -217,6 +270,10 @@ def run_modules(paths: list[str], max_children: int, only_survivors: bool,
     if not names:
         print(f"{label}: no survivors to rerun", flush=True)
         return 0
+    rechecked = _fresh_results()             # mutmut's new verdicts replace earlier rechecks
+    for n in [n for n in rechecked if not _fresh(n)]:
+        if any(fnmatch.fnmatchcase(n, pat) for pat in names):
+            _record_fresh(n, None)
     log_dir = ROOT / "mutants" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / (dotted(paths[0]) + ".log")
@@ -246,6 +303,10 @@ def main(argv=None) -> int:
     ap.add_argument("--together", action="store_true",
                     help="run the named modules in one mutmut run (one clean-test pass, a few "
                     "minutes of the whole suite, instead of one per module)")
+    ap.add_argument("--recheck", action="store_true",
+                    help="run the modules' decided survivors again, each in a fresh pytest "
+                    "process against the whole test files that reach it (no mutmut run: no "
+                    "stats or clean-test pass), after new tests were written")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -277,6 +338,10 @@ def main(argv=None) -> int:
             print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
             return 2
         for group in [mods] if a.together else [[m] for m in mods]:
+            if a.recheck:
+                for m in group:
+                    recheck_survivors(m, a.max_children)
+                continue
             run_modules(group, a.max_children, a.survivors, a.decided_only)
             for m in group:
                 run_fresh_process_mutants(m, a.max_children)
