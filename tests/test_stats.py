@@ -74,6 +74,48 @@ def test_bootstrap_bad_input(kw, msg):
         bootstrap_ci(**kw)
 
 
+@pytest.mark.parametrize("kw, msg", [
+    (dict(values=[]), "values is empty: a statistic needs at least one value"),
+    (dict(values=[[1, 2]]), r"values must be one-dimensional, got shape \(1, 2\)"),
+    (dict(values=[1, 2], level=0), "level must be a number strictly between 0 and 1, got 0"),
+    (dict(values=[1, 2], level=True), "level must be a number strictly between 0 and 1, got True"),
+    (dict(values=[1, 2], level="0.9"), "level must be a number strictly between 0 and 1, got '0.9'"),
+    (dict(values=[1, 2], n_boot=0), "n_boot must be a positive integer, got 0"),
+    (dict(values=[1, 2], n_boot=True), "n_boot must be a positive integer, got True"),
+    (dict(values=[1, 2], n_boot=10.0), r"n_boot must be a positive integer, got 10\.0"),
+    (dict(values=[1, 2], nan_policy="drop"), "nan_policy must be 'raise' or 'omit', got 'drop'"),
+    (dict(values=[1, np.nan, np.nan]), "values contain 2 NaN; pass nan_policy='omit' to drop "
+                                       r"them \(and report that you did\)"),
+    (dict(values=[np.nan], nan_policy="omit"), "values are all NaN: nothing to bootstrap"),
+    (dict(values=[1, 2], stat=lambda s, axis=None: np.median(s) if axis is None else s),
+     "stat must reduce each resample to one "
+                                                        r"number; got shape \(7, 2\) for 7 resamples"),
+])
+def test_bootstrap_bad_input_word_for_word(kw, msg):
+    kw.setdefault("n_boot", 7)
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        bootstrap_ci(**kw)
+
+
+def test_bootstrap_accepts_numpy_integers_and_levels_given_as_int_fractions():
+    v = np.random.default_rng(8).normal(size=30)
+    assert bootstrap_ci(v, n_boot=np.int64(200)) == bootstrap_ci(v, n_boot=200)
+
+
+def test_bootstrap_is_the_lower_and_higher_order_statistics_of_one_stream_of_resamples():
+    """In chunks (here 2,000,000 // 1000 = 2000 resamples at a time) or not, the resamples are
+    one stream from default_rng(seed), and the interval is the (1 - level)/2 'lower' and the
+    (1 + level)/2 'higher' quantile of their statistics."""
+    a = np.random.default_rng(6).exponential(size=1000)
+    est, lo, hi = bootstrap_ci(a, np.mean, level=0.9, n_boot=4500, seed=3)
+    rng = np.random.default_rng(3)
+    boots = a[rng.integers(0, a.size, size=(4500, a.size))].mean(axis=1)
+    assert est == a.mean()
+    assert lo == np.quantile(boots, 0.05, method="lower")
+    assert hi == np.quantile(boots, 0.95, method="higher")
+    assert lo in boots and hi in boots
+
+
 # ---- Kaplan-Meier -------------------------------------------------------------------------
 def test_km_hand_computed():
     # times 1..6, censored at 2 and 5.
@@ -439,3 +481,15 @@ def test_fmt_ci():
     assert fmt_ci(*bootstrap_ci([0.7])) == "0.700 [0.700, 0.700]"
     with pytest.raises(ValueError, match="style"):
         fmt_ci(1, 0, 2, style="%")
+
+
+def test_fmt_ci_styles_signs_and_bad_digits():
+    assert fmt_ci(-math.inf, -math.inf, 0.5, digits=1) == "-inf [-inf, 0.5]"
+    assert fmt_ci(1234.5, 1000, 2e6, digits=2, style="g") == "1.2e+03 [1e+03, 2e+06]"
+    assert fmt_ci(np.float32(0.25), np.int64(0), 1) == "0.250 [0.000, 1.000]"
+    assert fmt_ci(1, 0, 2, digits=0, style="e") == "1e+00 [0e+00, 2e+00]"
+    with pytest.raises(ValueError, match=r"^style must be 'f', 'e' or 'g', got '%'$"):
+        fmt_ci(1, 0, 2, style="%")
+    for bad in (-1, 1.0, True):
+        with pytest.raises(ValueError, match=f"^digits must be a non-negative integer, got {bad!r}$"):
+            fmt_ci(1, 0, 2, digits=bad)
