@@ -5,6 +5,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
@@ -243,6 +244,36 @@ def test_censored_ci_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypa
                         lambda boots, level: sizes.append((boots.size, level)) or real(boots, level))
     censored_median_ci(costs, cens, 100)
     assert sizes == [(10_000, 0.95)] * 3
+
+
+@pytest.mark.parametrize("args, msg", [
+    (([1, 20], [False, False], 10), "a converged run's cost exceeds its budget: check the inputs"),
+    (([np.inf, 2], [False, False], 10),
+     "costs of runs that reached the criterion must be finite and >= 0"),
+    (([-0.5, 2], [False, False], 10),
+     "costs of runs that reached the criterion must be finite and >= 0"),
+    (([1, 2], [0, 1], 10), "censored must be booleans \\(True = never reached the criterion\\), "
+                           "got dtype int64"),
+    (([1, 2], [False], 10), r"censored has shape \(1,\), costs has \(2,\)"),
+    (([], np.array([], bool), 10), "costs is empty: a statistic needs at least one value"),
+    (([[1, 2]], [[False, False]], 10), r"costs must be one-dimensional, got shape \(1, 2\)"),
+    (([1, 2], [False, False], [10, np.inf]),
+     r"budget must be finite and positive \(a scalar or one per run\)"),
+    (([1, 2], [False, False], -1), r"budget must be finite and positive \(a scalar or one per run\)"),
+])
+def test_censored_bad_input_word_for_word(args, msg):
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        censored_median(*args)
+
+
+def test_censored_inputs_at_their_bounds():
+    """A converged run may cost 0 (it met the criterion before any update) or a fraction of a
+    unit, up to its budget exactly; budgets may be below 1 and come as a nullable integer column
+    of a results frame."""
+    m = censored_median([0.0, 0.25, 0.5], [False, False, False], 0.5)
+    assert (m.km, m.at_budget, m.converged_only) == (0.25, 0.25, 0.25)
+    m = censored_median([1.0, 2.0, 3.0], [False, True, False], pd.array([10, 20, 30], dtype="Int64"))
+    assert (m.km, m.at_budget, m.converged_only, m.n_censored) == (3.0, 3.0, 2.0, 1)
 
 
 @pytest.mark.parametrize("args, msg", [
