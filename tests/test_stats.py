@@ -128,6 +128,25 @@ def test_km_hand_computed():
     assert km_median([1, 2, 3, 4, 5, 6], [False, True, False, False, True, False]) == 4.0
 
 
+def test_km_takes_censoring_flags_as_any_truth_values():
+    t, s = kaplan_meier([1, 2, 3, 4, 5, 6], [0, 1, 0, 0, 1, 0])
+    assert t.tolist() == [1, 3, 4, 6]
+    assert s == pytest.approx([5 / 6, 5 / 8, 5 / 12, 0.0], abs=1e-15)
+
+
+@pytest.mark.parametrize("args, msg", [
+    (([], []), "times is empty: a statistic needs at least one value"),
+    (([[1, 2]], [[False, False]]), r"times must be one-dimensional, got shape \(1, 2\)"),
+    (([1, 2], [False]), r"censored has shape \(1,\), times has \(2,\)"),
+    (([-1, 2], [False, False]), "times must be finite and non-negative"),
+    (([np.inf, 2], [False, False]), "times must be finite and non-negative"),
+    (([np.nan, 2], [True, False]), "times must be finite and non-negative"),
+])
+def test_km_bad_input_word_for_word(args, msg):
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        kaplan_meier(*args)
+
+
 def test_km_ties_between_events_and_censoring():
     # times 2,2,3,3,5 with one of the 2s and the 5 censored; a run censored at t is at risk at t.
     # t=2: 5 at risk, 1 event -> 4/5; t=3: 3 at risk, 2 events -> 4/5 * 1/3 = 4/15
