@@ -81,3 +81,35 @@ def test_a_zero_teacher_logit_is_code_plus_one():
     want = np.array([1.0, -1.0, 1.0])
     assert np.array_equal(t.targets(seqs), np.broadcast_to(want, (4, 3)))
     assert np.array_equal(t.prefix_targets(seqs), np.broadcast_to(want, (4, t.length, 3)))
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(n_letters=0), "n_letters must be a positive integer <= 4096, got 0"),
+    (dict(n_train=2.5), "n_train must be a positive integer <= 1000000, got 2.5"),
+    (dict(dataset_seed=-1), "dataset_seed must be a non-negative integer, got -1"),
+    (dict(teacher_seed="7"), "teacher_seed must be a non-negative integer, got '7'"),
+    (dict(variable_timing="no"), r"variable_timing must be a bool \(True/False\), got 'no'"),
+    (dict(target_kind="every"), "target_kind must be one of final, per_step, got 'every'"),
+    (dict(target_kind=None), "target_kind must be one of final, per_step, got None"),
+    (dict(validation_fraction=1), "validation_fraction must be a number strictly between 0 and 1, "
+                                  "got 1"),
+    (dict(n_letters=2, length=3, n_sequences=9, n_train=4),
+     "n_sequences=9 exceeds the 8 distinct sequences of n_letters=2 x length=3"),
+    (dict(n_train=25), r"n_train=25 must be smaller than n_sequences=25 \(at least one held-out "
+                       r"sequence\)"),
+    (dict(n_letters=4, length=9, n_sequences=255_000, n_train=10),
+     "a space of 262144 sequences less the data set has fewer than the 10000 unseen sequences "
+     "sampled"),
+])
+def test_bad_task_parameters_word_for_word(kw, msg):
+    with pytest.raises(ValueError, match=f"^SequenceLookup: {msg}$"):
+        SequenceLookup(**kw)
+
+
+def test_batch_and_split_errors_word_for_word():
+    with pytest.raises(ValueError, match="^variable timing: train_batch needs the sweep's "
+                                         "timing_rng$"):
+        SequenceLookup(variable_timing=True).train_batch()
+    with pytest.raises(ValueError, match=r"^unknown split 'heldout'; splits are \['test', 'train', "
+                                         r"'unseen', 'validation'\]$"):
+        SequenceLookup().constant_code_baseline("heldout")
