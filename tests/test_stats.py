@@ -98,6 +98,20 @@ def test_bootstrap_bad_input_word_for_word(kw, msg):
         bootstrap_ci(**kw)
 
 
+def test_bootstrap_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
+    import harness.stats
+    v = np.random.default_rng(12).normal(size=50)
+    assert bootstrap_ci(v) == bootstrap_ci(v, np.median, level=0.95, n_boot=10_000, seed=0)
+    assert bootstrap_ci(v, np.mean) == bootstrap_ci(v, np.mean, seed=0)
+    assert bootstrap_ci(v, np.mean) != bootstrap_ci(v, np.mean, seed=1)
+    sizes = []
+    real = harness.stats._interval
+    monkeypatch.setattr(harness.stats, "_interval",
+                        lambda boots, level: sizes.append((boots.size, level)) or real(boots, level))
+    bootstrap_ci(v)
+    assert sizes == [(10_000, 0.95)]
+
+
 def test_bootstrap_accepts_numpy_integers_and_levels_given_as_int_fractions():
     v = np.random.default_rng(8).normal(size=30)
     assert bootstrap_ci(v, n_boot=np.int64(200)) == bootstrap_ci(v, n_boot=200)
