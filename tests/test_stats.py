@@ -113,6 +113,23 @@ def test_bootstrap_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatc
     assert sizes == [(10_000, 0.95)]
 
 
+def test_one_resample_is_allowed_and_gives_its_own_statistic_as_both_bounds():
+    est, lo, hi = bootstrap_ci([1.0, 2.0, 4.0], np.mean, n_boot=1, seed=0)
+    assert est == 7 / 3 and lo == hi
+    sample = np.array([1.0, 2.0, 4.0])[np.random.default_rng(0).integers(0, 3, size=(1, 3))]
+    assert lo == sample.mean()
+
+
+def test_small_unsigned_integers_are_compared_as_numbers_not_wrapped_around():
+    """Values are taken as float64: 0 - 10 in uint8 would wrap around to 246."""
+    x = np.array([0, 250, 7, 9, 30], dtype=np.uint8)
+    y = np.array([10, 5, 3, 4, 20], dtype=np.uint8)
+    ref = paired_comparison(x.astype(float), y.astype(float), n_boot=200)
+    assert paired_comparison(x, y, n_boot=200) == ref
+    assert (ref.won, ref.lost) == (4, 1)
+    assert bootstrap_ci(np.array([200, 100], dtype=np.uint8), np.sum, n_boot=50)[0] == 300.0
+
+
 def test_bootstrap_accepts_numpy_integers_and_levels_given_as_int_fractions():
     v = np.random.default_rng(8).normal(size=30)
     assert bootstrap_ci(v, n_boot=np.int64(200)) == bootstrap_ci(v, n_boot=200)
