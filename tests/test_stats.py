@@ -9,8 +9,21 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+import harness.stats
 from harness.stats import (PairedComparison, bootstrap_ci, censored_median, censored_median_ci,
                            fmt_ci, kaplan_meier, km_median, paired_comparison, verdict)
+
+
+def record_calls(monkeypatch, name, record):
+    """Replace harness.stats.<name> by a wrapper that passes record(*args, **kwargs) what it
+    returns into a list, then calls the original; returns the list."""
+    seen, real = [], getattr(harness.stats, name)
+
+    def wrapper(*a, **kw):
+        seen.append(record(*a, **kw))
+        return real(*a, **kw)
+    monkeypatch.setattr(harness.stats, name, wrapper)
+    return seen
 
 
 # ---- bootstrap ----------------------------------------------------------------------------
@@ -100,15 +113,11 @@ def test_bootstrap_bad_input_word_for_word(kw, msg):
 
 
 def test_bootstrap_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
-    import harness.stats
     v = np.random.default_rng(12).normal(size=50)
     assert bootstrap_ci(v) == bootstrap_ci(v, np.median, level=0.95, n_boot=10_000, seed=0)
     assert bootstrap_ci(v, np.mean) == bootstrap_ci(v, np.mean, seed=0)
     assert bootstrap_ci(v, np.mean) != bootstrap_ci(v, np.mean, seed=1)
-    sizes = []
-    real = harness.stats._interval
-    monkeypatch.setattr(harness.stats, "_interval",
-                        lambda boots, level: sizes.append((boots.size, level)) or real(boots, level))
+    sizes = record_calls(monkeypatch, "_interval", lambda boots, level: (boots.size, level))
     bootstrap_ci(v)
     assert sizes == [(10_000, 0.95)]
 
@@ -282,17 +291,13 @@ def test_censored_ci_is_the_bootstrap_over_runs():
 
 
 def test_censored_ci_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
-    import harness.stats
     rng = np.random.default_rng(9)
     costs = rng.uniform(1, 80, size=50)
     cens = rng.random(50) < 0.3
     ci = censored_median_ci(costs, cens, 100)
     assert ci["at_budget"] == bootstrap_ci(np.where(cens, 100.0, costs), np.median, seed=0)
     assert ci != censored_median_ci(costs, cens, 100, seed=1)
-    sizes = []
-    real = harness.stats._interval
-    monkeypatch.setattr(harness.stats, "_interval",
-                        lambda boots, level: sizes.append((boots.size, level)) or real(boots, level))
+    sizes = record_calls(monkeypatch, "_interval", lambda boots, level: (boots.size, level))
     censored_median_ci(costs, cens, 100)
     assert sizes == [(10_000, 0.95)] * 3
 
@@ -447,15 +452,11 @@ def test_paired_bad_input(kw, msg):
 
 
 def test_paired_defaults_are_ten_thousand_resamples_from_seed_zero(monkeypatch):
-    import harness.stats
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=50), rng.normal(size=50)
     assert paired_comparison(x, y) == paired_comparison(x, y, n_boot=10_000, seed=0)
     assert paired_comparison(x, y) != paired_comparison(x, y, seed=1)
-    asked = []
-    real = harness.stats.bootstrap_ci
-    monkeypatch.setattr(harness.stats, "bootstrap_ci",
-                        lambda *a, **kw: asked.append(kw) or real(*a, **kw))
+    asked = record_calls(monkeypatch, "bootstrap_ci", lambda *a, **kw: kw)
     paired_comparison(x, y)
     assert asked == [{"level": 0.95, "n_boot": 10_000, "seed": 0}]
 
