@@ -5,6 +5,11 @@ A job that kills its process (os._exit, a segfault, an out-of-memory kill) or ha
 process. Ctrl-C stops every running job at once (queued ones never start) and raises
 `Interrupted`. Children ignore Ctrl-C (the parent decides) and die with their parent
 (PR_SET_PDEATHSIG on Linux, a watchdog thread elsewhere). Each child runs with one BLAS thread.
+
+A Ctrl-C that arrives while a child is being started waits (SIGINT blocked) until the child is
+on the parent's list and ignores SIGINT itself: otherwise the parent, interrupted between the
+fork and its bookkeeping, would leave a child it never kills (holding the study's output pipes
+open), or the child, interrupted before it ignores SIGINT, would die with a traceback.
 """
 from __future__ import annotations
 
@@ -65,7 +70,9 @@ def _die_with_parent(parent_pid: int):
 
 
 def _child(parent_pid, func, args):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # a Ctrl-C pending since the fork is dropped
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent_pid)
     code = 0
     try:
@@ -97,6 +104,20 @@ def exit_cause(exitcode: int | None) -> str | None:
     return f"worker process exited with code {exitcode}"
 
 
+def _defer_sigint():
+    """Block (defer) SIGINT in this thread; returns the mask to restore (None where signal masks
+    do not exist)."""
+    if hasattr(signal, "pthread_sigmask"):
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return None
+
+
+def _restore_mask(mask):
+    """Undo _defer_sigint: a SIGINT that arrived meanwhile is delivered (KeyboardInterrupt) now."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _context():
     methods = mp.get_all_start_methods()
     return mp.get_context("fork" if "fork" in methods else "spawn")
@@ -114,8 +135,12 @@ def run_jobs(jobs, func, workers: int, on_exit, timeout: float | None = None):
             while queue and len(running) < max(1, workers):
                 job = queue.popleft()
                 p = ctx.Process(target=_child, args=(parent, func, job), daemon=True)
-                p.start()
-                running[p.sentinel] = (job, p, time.monotonic())
+                mask = _defer_sigint()      # the child inherits the block, then ignores SIGINT
+                try:
+                    p.start()
+                    running[p.sentinel] = (job, p, time.monotonic())
+                finally:
+                    _restore_mask(mask)             # a Ctrl-C meanwhile is raised here
             wait_s = None
             if timeout is not None:
                 now = time.monotonic()

@@ -161,13 +161,33 @@ def _alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _stuck_report(p):
+    """What a study that did not stop was doing: its processes, signal masks and dispositions,
+    then (faulthandler, on SIGABRT) the Python stack of each of its threads."""
+    procs = [p.pid, *_children(p.pid)]
+    lines = []
+    for pid in procs:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        keep = [ln for ln in status if ln.startswith(("State", "Threads", "Sig", "ShdPnd"))]
+        lines.append(f"pid {pid} ({'study' if pid == p.pid else 'child'}): " + "; ".join(keep))
+    os.kill(p.pid, signal.SIGABRT)
+    time.sleep(1)
+    os.killpg(p.pid, signal.SIGKILL)
+    _, err = p.communicate()
+    return "\n".join(lines) + "\nstderr:\n" + err
+
+
 HANG = ["-m", "studies.compare_learners", "--learners", "failing_rules:Hangs,bptt", "--seeds",
         "2", "--sweeps", "3", "--accuracy-only", "--workers", "2", "--no-progress"]
 
 
 def _start(tmp_path, args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
-    p = subprocess.Popen([sys.executable, *args, "--out", str(tmp_path / "o")], cwd=ROOT, env=env,
+    p = subprocess.Popen([sys.executable, "-X", "faulthandler", *args, "--out", str(tmp_path / "o")],
+                         cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     t0 = time.monotonic()
@@ -185,7 +205,10 @@ def test_ctrl_c_stops_promptly_without_traceback(tmp_path):
     p, kids = _start(tmp_path, HANG)
     time.sleep(0.5)
     os.killpg(p.pid, signal.SIGINT)                   # what a terminal's Ctrl-C does
-    out, err = p.communicate(timeout=20)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"not stopped 20 s after Ctrl-C: {_stuck_report(p)}") from None
     assert p.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted:" in err and "Rerun the same command to resume" in err
