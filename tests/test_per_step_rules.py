@@ -263,3 +263,37 @@ def test_tbptt_credits_its_last_k_steps_by_default_and_every_step_on_per_step(k,
     assert rule.first_credited(T) == final
     assert rule.first_credited(T, per_step=False) == final
     assert rule.first_credited(T, per_step=True) == per_step
+
+
+def test_weight_perturbation_per_step_losses_and_estimate():
+    """Its clean and perturbed losses are the documented per-step loss of the clean and of each
+    moved network, and its recurrent-layer gradient the estimate built from them:
+    1 / (sigma n_perturb) sum_p (L(theta + sigma xi_p) - L(theta)) xi_p."""
+    state, batch = case(11, True)
+    state["noise_key"] = np.array([5, 0], dtype=np.int64)
+    sigma, n = 0.05, 3
+    L = learners.get("weight_perturbation")(alpha=0.3, n_hidden=4, sigma=sigma, n_perturb=n)
+    cache = L.forward(state, batch)
+    assert abs(cache["loss"] - per_step_loss(state, batch, 0.3)) < 1e-14
+    assert len(cache["noise"]) == len(cache["loss_perturbed"]) == n
+    for xi, L_p in zip(cache["noise"], cache["loss_perturbed"]):
+        moved = dict(state, **{k: state[k] + sigma * xi[k] for k in xi})
+        assert abs(L_p - per_step_loss(moved, batch, 0.3)) < 1e-14
+    g = L.credit(state, batch, cache)
+    for k in ("W_xh", "W_hh", "b_h"):
+        want = sum((L_p - cache["loss"]) * xi[k]
+                   for xi, L_p in zip(cache["noise"], cache["loss_perturbed"])) / (sigma * n)
+        assert np.max(np.abs(want)) > 0 and np.max(np.abs(g[k] - want)) < 1e-12, k
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_forward_gradient_per_step_is_the_mean_over_tangents(K):
+    """dtheta = (1/K) sum_k Ldot_k V_k for every tangent count, 1 and 2 included."""
+    state, batch = case(12, False)
+    state["noise_key"] = np.array([7, 0], dtype=np.int64)
+    L = learners.get("forward_gradient")(alpha=0.3, n_tangents=K, tangent_readout=True)
+    cache = L.forward(state, batch)
+    g = L.credit(state, batch, cache)
+    for k, V in cache["tangent"].items():
+        want = sum(cache["Ldot"][i] * V[i] for i in range(K)) / K
+        assert np.max(np.abs(g[k] - want)) < 1e-14 * max(1.0, np.max(np.abs(want))), k

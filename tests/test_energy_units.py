@@ -1,0 +1,93 @@
+"""metrics.energy_model beyond tests/test_energy.py: every input error of energy_of_distances word
+for word, zero counts allowed, exact integer counts and bytes beyond float precision (a distance
+one byte past a level's capacity misses it at any size), trace_reuse_bytes' int64 distances for
+zero and one read, and EnergyResult.as_dict's keys."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from metrics.energy_model import (MemoryHierarchy, energy_of_distances, energy_of_trace,
+                                  trace_reuse_bytes)
+from metrics.trace import ProgramBuilder
+
+TINY = MemoryHierarchy([("L1", 16, 1.0), ("L2", 32, 10.0), ("DRAM", math.inf, 100.0)], 0.5)
+
+DISTANCES = "distances_bytes must be a 1-D array of integers (bytes; -1 = cold)"
+POSITIVE = "distances_bytes must be >= 1 (they include the value's own bytes) or -1 (cold)"
+COUNTS = "counts must be non-negative integers, one per distance"
+WIDTHS = "access_bytes must be positive integers (bytes per read)"
+
+
+@pytest.mark.parametrize("args, kw, message", [
+    (([[8]], 8), {}, DISTANCES),
+    (([8.0], 8), {}, DISTANCES),
+    (([0], 8), {}, POSITIVE),
+    (([8, -2], 8), {}, POSITIVE),
+    (([8], 8), {"counts": [1, 1]}, COUNTS),
+    (([8, 9], 8), {"counts": [1.0, 2.0]}, COUNTS),
+    (([8], 8), {"counts": [-1]}, COUNTS),
+    (([8], 8.0), {}, WIDTHS),
+    (([8], 0), {}, WIDTHS),
+    (([8, 16], [8, 0]), {}, WIDTHS),
+    (([8], 8), {"n_ops": -1}, "n_ops must be >= 0, got -1"),
+])
+def test_distance_input_errors_word_for_word(args, kw, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        energy_of_distances(*args, hierarchy=TINY, **kw)
+
+
+def test_a_distance_counted_zero_times_costs_nothing():
+    r = energy_of_distances([8, 20, -1], 8, counts=[0, 2, 0], hierarchy=TINY)
+    assert r.reads == [0, 2, 0] and r.read_bytes == [0, 16, 0] and r.cold_reads == 0
+    assert r.total_pj == 160.0
+
+
+def test_counts_and_bytes_stay_exact_integers_beyond_float_precision():
+    n = 2**60 + 1                                  # float64 would round it to 2**60
+    r = energy_of_distances([8, -1], [4, 3], counts=[n, n], hierarchy=TINY)
+    assert r.reads == [n, 0, n] and r.cold_reads == n
+    assert r.read_bytes == [4 * n, 0, 3 * n]       # 2**62 + 4: exact only in int64
+    assert all(type(x) is int for x in r.reads + r.read_bytes + r.writes + r.write_bytes)
+
+
+def test_one_byte_past_a_capacity_misses_at_any_size():
+    big = 2**60
+    h = MemoryHierarchy([("near", big, 1.0), ("far", math.inf, 2.0)], 0.0)
+    assert energy_of_distances([big, big + 1], 8, hierarchy=h).reads == [1, 1]
+    assert energy_of_distances([16, 17, 32, 33], 8, hierarchy=TINY).reads == [1, 2, 1]
+
+
+def _one_read(nbytes=4):
+    p = ProgramBuilder(8)
+    a = p.push(nbytes=nbytes)
+    p.op(a, nbytes=2)
+    return p.trace(keep=[1])
+
+
+def test_reuse_bytes_are_int64_for_zero_and_one_read():
+    empty = ProgramBuilder(8)
+    empty.push()
+    got = trace_reuse_bytes(empty.trace(keep=[0]))
+    assert got.dtype == np.int64 and got.shape == (0,)
+    for cold, want in ((False, [4]), (True, [-1])):
+        got = trace_reuse_bytes(_one_read(), cold_inputs=cold)
+        assert got.dtype == np.int64 and got.tolist() == want
+
+
+def test_as_dict_names_every_column():
+    h = MemoryHierarchy([("Reg File", 16, 1.0), ("Main memory", math.inf, 100.0)], 0.5)
+    r = energy_of_trace(_one_read(), h)
+    d = r.as_dict()
+    per_level = [f"{c}_{k}" for k in ("reg_file", "main_memory")
+                 for c in ("reads", "read_bytes", "writes", "write_bytes")]
+    assert sorted(d) == sorted(["energy_pj", "energy_ops_pj", "ops", "cold_reads",
+                                "energy_reg_file_pj", "energy_main_memory_pj", *per_level])
+    assert (d["energy_pj"], d["energy_ops_pj"], d["ops"], d["cold_reads"]) == \
+        (r.total_pj, 0.5, 1, 0)
+    assert (d["reads_reg_file"], d["read_bytes_reg_file"], d["writes_reg_file"],
+            d["write_bytes_reg_file"], d["energy_reg_file_pj"]) == (1, 4, 1, 2, 6.0)
+    assert d["energy_main_memory_pj"] == 0.0 and d["energy_pj"] == 6.5
