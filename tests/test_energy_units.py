@@ -91,3 +91,26 @@ def test_as_dict_names_every_column():
     assert (d["reads_reg_file"], d["read_bytes_reg_file"], d["writes_reg_file"],
             d["write_bytes_reg_file"], d["energy_reg_file_pj"]) == (1, 4, 1, 2, 6.0)
     assert d["energy_main_memory_pj"] == 0.0 and d["energy_pj"] == 6.5
+
+
+def test_energy_passes_every_option_on_and_refuses_what_does_not_apply():
+    import metrics
+    p = ProgramBuilder(8)
+    a, b = p.push(), p.push()
+    p.op(a, b)
+    p.op(a)
+    trace = p.trace(keep=[3])
+    for kw in ({}, {"bytes_per_element": 2}, {"cold_inputs": True},
+               {"bytes_per_element": 3, "cold_inputs": True}):
+        assert metrics.energy(trace, TINY, **kw) == energy_of_trace(trace, TINY, **kw), kw
+    assert metrics.energy(trace, TINY, cold_inputs=True).total_pj != \
+        metrics.energy(trace, TINY).total_pj
+    assert metrics.energy(trace, TINY, bytes_per_element=2).total_pj != \
+        metrics.energy(trace, TINY).total_pj
+    for kw in ({"counts": [1]}, {"n_ops": 2}, {"counts": [1], "n_ops": 2}):
+        with pytest.raises(ValueError, match="^counts and n_ops apply to distances, not to a "
+                                             "trace$"):
+            metrics.energy(trace, TINY, **kw)
+    with pytest.raises(ValueError, match=r"^energy of reuse distances needs bytes_per_element "
+                                         r"\(bytes per read\)$"):
+        metrics.energy(np.array([8]), TINY)

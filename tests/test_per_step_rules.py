@@ -286,14 +286,18 @@ def test_weight_perturbation_per_step_losses_and_estimate():
         assert np.max(np.abs(want)) > 0 and np.max(np.abs(g[k] - want)) < 1e-12, k
 
 
+@pytest.mark.parametrize("readout", [False, True])
 @pytest.mark.parametrize("K", [1, 2, 3])
-def test_forward_gradient_per_step_is_the_mean_over_tangents(K):
-    """dtheta = (1/K) sum_k Ldot_k V_k for every tangent count, 1 and 2 included."""
+def test_forward_gradient_per_step_is_the_mean_over_tangents(K, readout):
+    """dtheta = (1/K) sum_k Ldot_k V_k for every tangent count, 1 and 2 included, for every
+    perturbed parameter: the readout too when it is perturbed (tangent_readout), else only the
+    recurrent layer (the readout then takes its exact gradient, tested above)."""
     state, batch = case(12, False)
     state["noise_key"] = np.array([7, 0], dtype=np.int64)
-    L = learners.get("forward_gradient")(alpha=0.3, n_tangents=K, tangent_readout=True)
+    L = learners.get("forward_gradient")(alpha=0.3, n_tangents=K, tangent_readout=readout)
     cache = L.forward(state, batch)
     g = L.credit(state, batch, cache)
+    assert ("W_hy" in cache["tangent"]) == readout
     for k, V in cache["tangent"].items():
         want = sum(cache["Ldot"][i] * V[i] for i in range(K)) / K
         assert np.max(np.abs(g[k] - want)) < 1e-14 * max(1.0, np.max(np.abs(want))), k

@@ -86,10 +86,12 @@ def test_eprop_online_keeps_one_HxH_trace_and_equals_batched_at_other_settings()
         assert _max_diff(g_o, g_b, learner.PARAMS) <= TOL
 
 
-def test_node_perturbation_online_draws_the_per_sequence_noise():
+@pytest.mark.parametrize("targets", ["final", "per_step"])
+def test_node_perturbation_online_draws_the_per_sequence_noise(targets):
     """Its own draws per sequence: online equals per_sequence (same noise), neither is the batched
-    draw, and the generator moves on by the same draws."""
-    task = harness.SequenceLookup()
+    draw, and the generator moves on by the same draws; on either kind of targets (online runs
+    its own pass, per_sequence the batched one on one sequence at a time)."""
+    task = harness.SequenceLookup(target_kind=targets)
     learner = learners.get("node_perturbation")()
     state, batch = _warm(learner, task)
     g_b, _ = schedules.direction(learner, state, batch, "batched")
