@@ -301,3 +301,49 @@ def test_forward_gradient_per_step_is_the_mean_over_tangents(K, readout):
     for k, V in cache["tangent"].items():
         want = sum(cache["Ldot"][i] * V[i] for i in range(K)) / K
         assert np.max(np.abs(g[k] - want)) < 1e-14 * max(1.0, np.max(np.abs(want))), k
+
+
+def _perturbed_pass(state, x, S, alpha, xi=None):
+    """A pass over one segment with xi[t] (b, H) added to the hidden inputs, written out: each
+    sequence's per-step loss l (b,) = 0.5 (1/T) sum_t |y_t - target_t|^2 and the eligibilities
+    sum_t xi_t h_t^T (b, H, H), sum_t xi_t x_t^T (b, H, A), sum_t xi_t (b, H)."""
+    b, T, A = x.shape
+    H = state["W_hh"].shape[0]
+    h, l = np.zeros((b, H)), np.zeros(b)
+    E_hh, E_xh, E_b = np.zeros((b, H, H)), np.zeros((b, H, A)), np.zeros((b, H))
+    for t in range(T):
+        z = x[:, t] @ state["W_xh"].T + h @ state["W_hh"].T + state["b_h"]
+        if xi is not None:
+            E_hh += np.einsum("bi,bj->bij", xi[t], h)
+            E_xh += np.einsum("bi,bj->bij", xi[t], x[:, t])
+            E_b += xi[t]
+            z = z + xi[t]
+        h = (1 - alpha) * h + alpha * np.tanh(z)
+        y = np.tanh(h @ state["W_hy"].T + state["b_y"])
+        l += 0.5 * ((y - S[:, t]) ** 2).sum(axis=1) / T
+    return l, (E_hh, E_xh, E_b)
+
+
+def test_node_perturbation_per_step_estimate_from_its_noise():
+    """With the noise it draws (sigma xi, per segment, per perturbed pass, per step, in that
+    order), its recurrent-layer gradient is sum_p sum_b (l~_pb - l_b) / B / (sigma^2 n) times
+    sequence b's eligibility, every loss the documented per-step loss of one sequence."""
+    from learners.node_perturbation import unpack_generator
+    sigma, n, alpha = 0.05, 2, 0.3
+    L = learners.get("node_perturbation")(alpha=alpha, n_hidden=4, sigma=sigma, n_perturb=n)
+    state, batch = case(13, True)
+    state = dict(L.init(type("T", (), {"n_letters": 3}), np.random.default_rng(1)), **state)
+    g = L.credit(state, batch, L.forward(state, batch))
+    rng = unpack_generator(state["noise_rng"])
+    want = {"W_hh": 0.0, "W_xh": 0.0, "b_h": 0.0}
+    for x, S in zip(batch.segments, batch.step_targets):
+        l, _ = _perturbed_pass(state, x, S, alpha)
+        for _ in range(n):
+            xi = [sigma * rng.standard_normal((x.shape[0], 4)) for _ in range(x.shape[1])]
+            l_p, (E_hh, E_xh, E_b) = _perturbed_pass(state, x, S, alpha, xi)
+            dL = (l_p - l) / batch.size / (sigma * sigma * n)
+            want["W_hh"] = want["W_hh"] + np.einsum("b,bij->ij", dL, E_hh)
+            want["W_xh"] = want["W_xh"] + np.einsum("b,bij->ij", dL, E_xh)
+            want["b_h"] = want["b_h"] + dL @ E_b
+    for k, w in want.items():
+        assert np.max(np.abs(w)) > 0 and np.max(np.abs(g[k] - w)) < 1e-10 * np.max(np.abs(w)), k
