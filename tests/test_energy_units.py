@@ -12,7 +12,7 @@ import pytest
 
 from metrics.energy_model import (MemoryHierarchy, energy_of_distances, energy_of_trace,
                                   trace_reuse_bytes)
-from metrics.trace import ProgramBuilder
+from metrics.trace import ProgramBuilder, Trace, TraceChunk
 
 TINY = MemoryHierarchy([("L1", 16, 1.0), ("L2", 32, 10.0), ("DRAM", math.inf, 100.0)], 0.5)
 
@@ -114,3 +114,34 @@ def test_energy_passes_every_option_on_and_refuses_what_does_not_apply():
     with pytest.raises(ValueError, match=r"^energy of reuse distances needs bytes_per_element "
                                          r"\(bytes per read\)$"):
         metrics.energy(np.array([8]), TINY)
+
+
+def _split(trace, cuts):
+    """The same trace held as chunks of values [0, cuts[0]), [cuts[0], cuts[1]), ..."""
+    nreads, reads, vb, ph = trace.arrays()
+    off = np.concatenate([[0], np.cumsum(nreads.astype(np.int64))])
+    bounds = [0, *cuts, len(nreads)]
+    return Trace(chunks=[TraceChunk(a, nreads[a:b], reads[off[a]:off[b]], vb[a:b], ph[a:b])
+                         for a, b in zip(bounds, bounds[1:])], keep=trace.keep)
+
+
+@pytest.mark.parametrize("cuts", [[5], [4, 7], [1, 2, 3, 9]])
+def test_a_trace_in_chunks_is_priced_as_in_one(cuts):
+    p = ProgramBuilder(8)
+    ids = [p.push(nbytes=w) for w in (1, 2, 4)]
+    for i in range(8):
+        ids.append(p.op(ids[i % 3], ids[-1], nbytes=(1, 2, 4, 8)[i % 4]))
+    whole = p.trace(keep=ids[-1:])
+    parts = _split(whole, cuts)
+    assert len(parts.chunks) == len(cuts) + 1
+    for cold in (False, True):
+        assert trace_reuse_bytes(parts, cold_inputs=cold).tolist() == \
+            trace_reuse_bytes(whole, cold_inputs=cold).tolist()
+        assert energy_of_trace(parts, TINY, cold_inputs=cold) == \
+            energy_of_trace(whole, TINY, cold_inputs=cold)
+    shifted = Trace(chunks=[parts.chunks[0], TraceChunk(
+        parts.chunks[1].first_value + 1, *(getattr(parts.chunks[1], k)
+                                           for k in ("nreads", "reads", "value_bytes", "phase")))])
+    with pytest.raises(ValueError, match=r"^trace chunks must cover value ids 0, 1, 2, \.\.\. in "
+                                         r"order$"):
+        energy_of_trace(shifted, TINY)
