@@ -145,3 +145,16 @@ def test_a_trace_in_chunks_is_priced_as_in_one(cuts):
     with pytest.raises(ValueError, match=r"^trace chunks must cover value ids 0, 1, 2, \.\.\. in "
                                          r"order$"):
         energy_of_trace(shifted, TINY)
+
+
+def test_distances_past_two_gibibytes_are_exact():
+    """2^24 + 1 values of 255 bytes (about 4.3 GB in all) pushed, then the first one read: its
+    distance, 255 x (2^24 + 1) bytes, exceeds what 32-bit Fenwick nodes hold (a node covering
+    2^24 values holds 4.28e9 bytes), so the byte tree must be 64-bit. About 0.4 GB of memory."""
+    n = 2**24 + 1
+    nreads = np.zeros(n + 1, np.uint8)
+    nreads[-1] = 1
+    widths = np.full(n + 1, 255, np.uint8)
+    widths[-1] = 1
+    trace = Trace.from_arrays(nreads, np.array([0]), widths, keep=[n])
+    assert trace_reuse_bytes(trace).tolist() == [255 * n]
