@@ -4,6 +4,7 @@ one byte past a level's capacity misses it at any size), trace_reuse_bytes' int6
 zero and one read, and EnergyResult.as_dict's keys."""
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -158,3 +159,20 @@ def test_distances_past_two_gibibytes_are_exact():
     widths[-1] = 1
     trace = Trace.from_arrays(nreads, np.array([0]), widths, keep=[n])
     assert trace_reuse_bytes(trace).tolist() == [255 * n]
+
+
+def test_a_hierarchy_given_as_a_dict_or_a_file_prices_alike(tmp_path):
+    trace = _one_read()
+    as_dict = TINY.to_dict()
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(as_dict))
+    want = energy_of_trace(trace, TINY)
+    assert want.hierarchy == TINY
+    for given in (as_dict, path, str(path)):
+        got = energy_of_trace(trace, given)
+        assert got.total_pj == want.total_pj and got.level_pj == want.level_pj
+        assert got.hierarchy.levels == TINY.levels and got.hierarchy.pj_per_op == 0.5
+    for bad, name in ((3, "int"), ([("L1", 16, 1.0)], "list")):
+        with pytest.raises(TypeError, match="^hierarchy must be a MemoryHierarchy, a dict or a "
+                                            rf"\.toml/\.json path, got {name}$"):
+            energy_of_trace(trace, bad)

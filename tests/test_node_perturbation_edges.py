@@ -1,7 +1,8 @@
-"""Node perturbation beyond tests/test_learners_rules.py, test_schedules.py and
-test_per_step_rules.py: each readout tanh computed once per pass (a measurement prices exactly
-these), the readout's exact gradient summed over segments of different lengths on final targets,
-and pack_generator's refusal of a generator it cannot pack."""
+"""Node perturbation (and weight perturbation, its sibling) beyond tests/test_learners_rules.py,
+test_schedules.py and test_per_step_rules.py: each readout tanh computed once per pass (a
+measurement prices exactly these), the readout's exact gradient summed over segments of different
+lengths on final targets, pack_generator's refusal of a generator it cannot pack, and both rules'
+clean output on final targets equal to predict's."""
 import numpy as np
 import pytest
 
@@ -40,3 +41,12 @@ def test_pack_generator_refuses_other_bit_generators():
     with pytest.raises(ValueError, match="^pack_generator: needs a PCG64 generator, got "
                                          "MT19937$"):
         pack_generator(gen)
+
+
+@pytest.mark.parametrize("name", ["node_perturbation", "weight_perturbation"])
+def test_the_clean_output_on_final_targets_is_predicts(name):
+    """Segments of 3 and 6 steps over 3 letters (so a loop over the letters instead of the steps
+    shows): the clean pass's output is predict's, bit for bit."""
+    state, batch = case(25, per_step=False)
+    L, state = _with_rule_state(name, {"alpha": 0.3}, state)
+    assert np.array_equal(L.forward(state, batch)["y"], L.predict(state, batch))
