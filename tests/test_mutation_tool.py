@@ -134,3 +134,32 @@ def test_survivors_are_rechecked_in_fresh_processes_against_their_whole_test_fil
     assert tool.main(["--survivors", "--decided-only", "harness/stats.py"]) == 0
     assert tool.calls == [["mutmut", "run", "--max-children", "1", m + "2"]]
     assert json.loads(tool.FRESH_RESULTS.read_text()) == {m + "1": 1}
+
+
+def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsys):
+    """--with-tests FILE (repeatable) runs a new test file first for every survivor rechecked,
+    once even where the stats pass knew it; a file outside tests/, a missing one, or the option
+    without --recheck is refused with one line, before anything runs."""
+    m = "harness.stats.x_verdict__mutmut_"
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 1})
+    (tool.ROOT / "mutants" / "mutmut-stats.json").write_text(json.dumps({
+        "tests_by_mangled_function_name": {"harness.stats.x_verdict": [
+            "tests/test_stats.py::b", "tests/test_new.py::c"]},
+        "duration_by_test": {"tests/test_stats.py::b": 1.0, "tests/test_new.py::c": 2.0}}))
+    (tool.ROOT / "tests").mkdir()
+    for f in ("test_stats.py", "test_new.py", "test_newer.py"):
+        (tool.ROOT / "tests" / f).write_text("")
+    assert tool.main(["--recheck", "--with-tests", "tests/test_newer.py", "--with-tests",
+                      "tests/test_new.py", "harness/stats.py"]) == 0
+    files, = [c[1] for c in tool.calls]
+    assert files[:3] == ["tests/test_newer.py", "tests/test_new.py", "tests/test_stats.py"]
+    assert files[3].startswith("--")
+    tool.calls.clear()
+    for bad in (["--recheck", "--with-tests", "tests/test_missing.py"],
+                ["--recheck", "--with-tests", "pyproject.toml"],
+                ["--with-tests", "tests/test_new.py"]):
+        assert tool.main([*bad, "harness/stats.py"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --with-tests takes test files tests/*.py and goes with "
+                              "--recheck: ") and err.count("\n") == 1
+    assert tool.calls == []

@@ -196,16 +196,20 @@ def recheck_tests(name: str) -> list[str]:
         + options
 
 
-def recheck_survivors(path: str, max_children: int) -> None:
+def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) -> None:
     """Run the module's decided survivors (mutmut said survived; not equivalent, not a
     FRESH_PROCESS_TESTS function) again, each in a fresh pytest process against the whole test
     files that reach it, on the current tests (copied into mutants/tests first): the verdict of
-    a full mutmut rerun without its stats and clean-test passes (many minutes of the suite)."""
+    a full mutmut rerun without its stats and clean-test passes (many minutes of the suite).
+    `with_tests`: test files written since the stats pass (which it cannot know reach the
+    module), run first for every survivor."""
     import shutil
     shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
     todo = [n for n, code in results(path).items() if code == 0 and not _fresh(n)
             and n not in equivalents()]
-    _run_in_fresh_processes(todo, recheck_tests, max_children)
+    _run_in_fresh_processes(todo, lambda name: [*with_tests, *(f for f in recheck_tests(name)
+                                                         if f not in with_tests)],
+                            max_children)
 
 
 def counts(path: str, equiv: dict[str, str]) -> dict:
@@ -307,6 +311,9 @@ def main(argv=None) -> int:
                     help="run the modules' decided survivors again, each in a fresh pytest "
                     "process against the whole test files that reach it (no mutmut run: no "
                     "stats or clean-test pass), after new tests were written")
+    ap.add_argument("--with-tests", action="append", default=[], metavar="FILE",
+                    help="with --recheck: also run this test file (one written since mutmut's "
+                    "stats pass, which no recheck would otherwise pick); repeatable")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -321,6 +328,12 @@ def main(argv=None) -> int:
     unknown = [m for m in mods if m not in core]
     if unknown:
         print(f"error: not a core module (see --list): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    bad_tests = [t for t in a.with_tests
+                 if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
+    if bad_tests or (a.with_tests and not a.recheck):
+        print(f"error: --with-tests takes test files tests/*.py and goes with --recheck: "
+              f"{', '.join(bad_tests) or 'no --recheck'}", file=sys.stderr)
         return 2
     if a.survived:
         for m in mods or core:
@@ -340,7 +353,7 @@ def main(argv=None) -> int:
         for group in [mods] if a.together else [[m] for m in mods]:
             if a.recheck:
                 for m in group:
-                    recheck_survivors(m, a.max_children)
+                    recheck_survivors(m, a.max_children, a.with_tests)
                 continue
             run_modules(group, a.max_children, a.survivors, a.decided_only)
             for m in group:
