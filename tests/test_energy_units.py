@@ -176,3 +176,33 @@ def test_a_hierarchy_given_as_a_dict_or_a_file_prices_alike(tmp_path):
         with pytest.raises(TypeError, match="^hierarchy must be a MemoryHierarchy, a dict or a "
                                             rf"\.toml/\.json path, got {name}$"):
             energy_of_trace(trace, bad)
+
+
+def test_a_trace_without_chunks_costs_nothing():
+    empty = Trace(chunks=[])
+    assert trace_reuse_bytes(empty).tolist() == []
+    for bpe in (None, 4):
+        r = energy_of_trace(empty, TINY, bytes_per_element=bpe)
+        assert (r.total_pj, r.ops, r.cold_reads) == (0.0, 0, 0)
+
+
+@pytest.mark.parametrize("bpe", [0, 256, -1, True, False, 2.0, "8", np.float64(4.0)])
+def test_the_width_override_outside_1_to_255_bytes_is_one_clear_error(bpe):
+    for price in (lambda: energy_of_trace(_one_read(), TINY, bytes_per_element=bpe),
+                  lambda: trace_reuse_bytes(_one_read(), bytes_per_element=bpe)):
+        with pytest.raises(ValueError, match=re.escape(
+                f"bytes_per_element must be an integer in 1..255, got {bpe!r}") + "$"):
+            price()
+
+
+@pytest.mark.parametrize("bpe", [1, 255, np.uint8(255), np.int64(3)])
+def test_the_width_override_prices_every_value_at_that_width(bpe):
+    """1 and 255 bytes (the ends) and numpy integers: every value bpe bytes wide (the one read's
+    distance is its value's bpe bytes), priced as the same program built at that width."""
+    got = trace_reuse_bytes(_one_read(), bytes_per_element=bpe)
+    assert got.tolist() == [int(bpe)]
+    widths = ProgramBuilder(int(bpe))
+    a = widths.push()
+    widths.op(a)
+    assert energy_of_trace(_one_read(), TINY, bytes_per_element=bpe) == \
+        energy_of_trace(widths.trace(keep=[1]), TINY)
