@@ -14,7 +14,7 @@ from metrics.engine import bytedmd_price
 from metrics.liveness import _FlagStore, liveness_flags
 from metrics.trace import Trace, TraceChunk
 from metrics.trace_store import SpillSpaceError
-from tests.test_engine import random_trace
+from test_engine import random_trace
 
 
 def flags_by_definition(trace: Trace):
