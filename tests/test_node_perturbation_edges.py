@@ -50,3 +50,13 @@ def test_the_clean_output_on_final_targets_is_predicts(name):
     state, batch = case(25, per_step=False)
     L, state = _with_rule_state(name, {"alpha": 0.3}, state)
     assert np.array_equal(L.forward(state, batch)["y"], L.predict(state, batch))
+
+
+@pytest.mark.parametrize("name, config", [("node_perturbation", "NodePerturbationConfig"),
+                                          ("weight_perturbation", "WeightPerturbationConfig")])
+def test_one_perturbation_is_the_fewest(name, config):
+    """n_perturb = 1 (one perturbed pass per update) is accepted; 0 is refused in one line."""
+    assert learners.get(name)(n_perturb=1).config.n_perturb == 1
+    with pytest.raises(ValueError) as e:
+        learners.get(name)(n_perturb=0)
+    assert str(e.value) == f"{config}: n_perturb must be an integer >= 1, got 0 (int)"
