@@ -11,8 +11,10 @@ def pytest_collection_modifyitems(config, items):
     """Under a mutation run (docs/mutation.md), run the fastest test files first and, within a
     file, the fastest tests first, by the durations mutmut recorded in its stats pass: a mutant
     is decided by its first failing test, so a killed mutant costs its quickest failing test,
-    not whatever test came first. Files stay contiguous (module fixtures are built once).
-    Outside mutmut (MUTANT_UNDER_TEST unset) the order is pytest's own."""
+    not whatever test came first. Files stay contiguous (module fixtures are built once). Tests
+    the stats pass has not seen (written since, run by `tools/mutation.py --recheck`) go first:
+    they are the ones written to kill the survivors being rechecked. Outside a mutation run
+    (MUTANT_UNDER_TEST unset) the order is pytest's own."""
     import json
     import os
     from pathlib import Path
@@ -24,10 +26,9 @@ def pytest_collection_modifyitems(config, items):
         durations = json.loads(stats.read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
         return
-    unknown = float("inf")
-    per_test = {it.nodeid: durations.get(it.nodeid, unknown) for it in items}
+    per_test = {it.nodeid: durations.get(it.nodeid, -1.0) for it in items}   # unseen: first
     per_file: dict[str, float] = {}
     for it in items:
         f = it.nodeid.split("::", 1)[0]
-        per_file[f] = min(per_file.get(f, unknown), per_test[it.nodeid])
+        per_file[f] = min(per_file.get(f, float("inf")), per_test[it.nodeid])
     items.sort(key=lambda it: (per_file[it.nodeid.split("::", 1)[0]], per_test[it.nodeid]))

@@ -163,3 +163,33 @@ def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsy
         assert err.startswith("error: --with-tests takes test files tests/*.py and goes with "
                               "--recheck: ") and err.count("\n") == 1
     assert tool.calls == []
+
+
+def test_under_a_mutation_run_new_tests_then_the_fastest_files_run_first(tmp_path, monkeypatch):
+    """tests/conftest.py orders a mutant's tests: those the stats pass has not seen (written
+    since, as a recheck runs them) first, then files by their quickest test and tests by
+    duration, files kept contiguous; without MUTANT_UNDER_TEST, pytest's order."""
+    (tmp_path / "tests").mkdir()
+    shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "tests" / "conftest.py")
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": {
+        "tests/test_a.py::slow": 9.0, "tests/test_a.py::quick": 3.0,
+        "tests/test_b.py::one": 1.0, "tests/test_b.py::two": 5.0}}))
+    spec = importlib.util.spec_from_file_location("conftest_copy",
+                                                  tmp_path / "tests" / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    class Item:
+        def __init__(self, nodeid):
+            self.nodeid = nodeid
+    ids = ["tests/test_a.py::slow", "tests/test_a.py::quick", "tests/test_b.py::two",
+           "tests/test_b.py::one", "tests/test_new.py::x", "tests/test_new.py::y"]
+    items = [Item(i) for i in ids]
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
+    conftest.pytest_collection_modifyitems(None, items)
+    assert [it.nodeid for it in items] == ids
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "metrics.liveness.x_f__mutmut_1")
+    conftest.pytest_collection_modifyitems(None, items)
+    assert [it.nodeid for it in items] == [
+        "tests/test_new.py::x", "tests/test_new.py::y", "tests/test_b.py::one",
+        "tests/test_b.py::two", "tests/test_a.py::quick", "tests/test_a.py::slow"]
