@@ -30,7 +30,8 @@ LAYOUTS = {
     "new axis of a strided": lambda: np.arange(12.0)[::3][None],
     "record field": _record_field,
     "empty strided": lambda: np.zeros((0, 6))[:, ::2],
-    "one element": lambda: np.zeros((3, 3))[1:2, ::-2],
+    "one row, reversed": lambda: np.zeros((3, 3))[1:2, ::-2],
+    "one element, reversed": lambda: np.zeros((3, 3))[1:2, 2:1:-1],
 }
 
 
