@@ -226,3 +226,48 @@ def test_cumsum_last_equals_sum():
     s = a.sum()
     assert tr.n_values - n == 5 == n - 6                   # the same 5 additions
     assert c.ids[0] == a.ids[0]                            # output[0] is a[0] itself
+
+
+def test_einsum_subscripts_may_hold_spaces():
+    """numpy ignores spaces in the subscripts; so does the tracker: the same program."""
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
+    _check(lambda a, b: np.einsum(" ij , jk -> ik ", a, b), [A, B],
+           lambda rec, ops: s_einsum(rec, "ij,jk->ik", ops))
+
+
+@pytest.mark.parametrize("shapes", [[(1, 3), (2, 3)], [(2, 3), (1, 3)]])
+def test_einsum_broadcasts_an_axis_of_length_one(shapes):
+    """'ij,ij->ij' with one operand's i of length 1 (numpy broadcasts it, whichever operand it
+    is): every output element reads that operand's only row, the program of the same product
+    written with the row ('j,ij->ij')."""
+    rng = np.random.default_rng(4)
+    A, B = (rng.standard_normal(s) for s in shapes)
+    row_first = shapes[0][0] == 1
+    _, t_b = trace_call(lambda a, b: np.einsum("ij,ij->ij", a, b), (A, B))
+    _, t_r = trace_call((lambda a, b: np.einsum("j,ij->ij", a[0], b)) if row_first else
+                        (lambda a, b: np.einsum("ij,j->ij", a, b[0])), (A, B))
+    assert _same_program(t_b, t_r)
+    tr = Tracker()
+    out = np.einsum("ij,ij->ij", *tr.track_args(A, B))
+    assert out.shape == (2, 3) and np.array_equal(out.peek(), np.einsum("ij,ij->ij", A, B))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), NotModelledError,
+     "numpy.einsum with operands and sublists (use a subscripts string) is not modelled by "
+     "the tracker"),
+    (lambda a, b: np.einsum("ij,jk", a, b), NotModelledError,
+     "numpy.einsum without explicit output subscripts ('->') is not modelled by the tracker"),
+    (lambda a, b: np.einsum("...j,jk->...k", a, b), NotModelledError,
+     "numpy.einsum with an ellipsis is not modelled by the tracker"),
+    (lambda a, b: np.einsum("ij,jk->ik", a), ValueError, "einsum: 2 subscripts for 1 operands"),
+    (lambda a, b: np.einsum("ijk,jk->ik", a, b), ValueError,
+     "einsum: subscripts 'ijk' for an operand of shape (2, 3)"),
+])
+def test_einsum_refusals_word_for_word(call, error, message):
+    tr = Tracker()
+    a, b = tr.track_args(np.ones((2, 3)), np.ones((3, 2)))
+    with pytest.raises(error) as e:
+        call(a, b)
+    assert str(e.value) == message
