@@ -240,3 +240,45 @@ def test_forward_gradient_pays_for_its_tangents():
     c = measure_update(fg(), seed=0, reuse=False, plain_arrays="constant").bytedmd
     i = measure_update(fg(), seed=0, reuse=False).bytedmd
     assert i > c
+
+
+def test_plain_values_are_labelled_as_plain_arrays():
+    """The values a plain array brings in carry the label "(plain arrays)" (Report.by_label);
+    the tracked argument's do not."""
+    tr = Tracker(plain_arrays="input")
+    (a,) = tr.track_args(A4)
+    p = tr.operand(P4)
+    trace = tr.trace(keep=a * p)
+    names = [trace.label_names[i] for i in np.asarray(trace.label)]
+    assert [names[i] for i in p.ids] == ["(plain arrays)"] * 4
+    assert "(plain arrays)" not in [names[i] for i in a.ids]
+
+
+@pytest.mark.parametrize("stop", [-7, -15])
+def test_a_view_at_a_byte_offset_is_its_own_data(stop):
+    """A float64 view of a plain float64 array shifted by one byte (through a uint8 view) has
+    the root's dtype but none of its element addresses, up to one past the last: it is brought
+    in as its own values (new ids), never read as the root's elements."""
+    root = np.arange(10.0)
+    shifted = root.view(np.uint8)[1:stop].view(np.float64)
+    tr = Tracker(plain_arrays="input")
+    (a,) = tr.track_args(np.ones(shifted.size))
+    whole = tr.operand(root).ids.copy()                     # the root brought in first
+    ids = tr.operand(shifted).ids
+    assert ids.size == shifted.size and not set(ids.ravel()) & set(whole.ravel())
+    out = a * shifted
+    assert np.array_equal(out.peek(), np.ones(shifted.size) * shifted)
+
+
+def test_one_element_arrays_are_data_and_empty_ones_constants():
+    """At least one element makes a plain array data (pushed once, then re-read); an empty
+    array, a 0-d array and a numpy scalar stay constants (returned as they are)."""
+    tr = Tracker(plain_arrays="input")
+    (a,) = tr.track_args(A4)
+    one = np.array([2.5])
+    got = tr.operand(one)
+    assert isinstance(got, TrackedArray) and tr.n_values == 5
+    assert np.array_equal(tr.operand(one).ids, got.ids) and tr.n_values == 5
+    for const in (np.zeros(0), np.zeros((2, 0)), np.array(3.0), np.float64(3.0)):
+        assert tr.operand(const) is const
+    assert tr.n_values == 5
