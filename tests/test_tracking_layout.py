@@ -104,3 +104,22 @@ def test_fresh_and_constant_ids_take_the_data_layout(name):
     assert np.array_equal(f.reshape(-1), new) and np.all(c == -1)     # C order: as given
     if _representable(data):
         assert same_pattern(data, f) and same_pattern(data, c)
+
+
+def test_axes_are_normalized_as_numpy_does():
+    """None: every axis; an int or a sequence, negative ones counted from the end, sorted; the
+    ends -ndim and ndim - 1 accepted; one past either end refused with numpy's own AxisError
+    (the message numpy gives for the same axis); a repeated axis refused."""
+    from metrics.tracking.layout import norm_axes
+    assert norm_axes(None, 3) == (0, 1, 2)
+    assert norm_axes(-3, 3) == (0,) and norm_axes(2, 3) == (2,)
+    assert norm_axes([2, -3], 3) == (0, 2) and norm_axes((1,), 3) == (1,)
+    plain = np.ones((2, 3, 4))
+    for bad in (3, -4, (0, 3)):
+        with pytest.raises(np.exceptions.AxisError) as ours:
+            norm_axes(bad, 3)
+        with pytest.raises(np.exceptions.AxisError) as numpys:
+            plain.sum(axis=bad)
+        assert str(ours.value) == str(numpys.value)
+    with pytest.raises(ValueError, match="^duplicate value in 'axis'$"):
+        norm_axes((1, -2), 3)
