@@ -271,3 +271,16 @@ def test_einsum_refusals_word_for_word(call, error, message):
     with pytest.raises(error) as e:
         call(a, b)
     assert str(e.value) == message
+
+
+@pytest.mark.parametrize("which", ["left", "right", "both"])
+def test_matmul_of_a_0d_operand_is_refused_as_numpy_refuses_it(which):
+    """numpy refuses A @ B when either operand is 0-d; so does the tracker, in one line."""
+    tr = Tracker()
+    v, s = tr.track_args(np.ones(3), np.array(2.0))
+    a, b = {"left": (s, v), "right": (v, s), "both": (s, s)}[which]
+    with pytest.raises(ValueError) as e:
+        np.matmul(a, b)
+    assert str(e.value) == "matmul: Input operand does not have enough dimensions"
+    with pytest.raises(ValueError, match="^matmul: Input operand"):
+        np.matmul(np.asarray(a.peek()), np.asarray(b.peek()))
