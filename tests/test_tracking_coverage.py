@@ -284,3 +284,22 @@ def test_matmul_of_a_0d_operand_is_refused_as_numpy_refuses_it(which):
     assert str(e.value) == "matmul: Input operand does not have enough dimensions"
     with pytest.raises(ValueError, match="^matmul: Input operand"):
         np.matmul(np.asarray(a.peek()), np.asarray(b.peek()))
+
+
+def test_matmul_into_out_writes_numpys_numbers_with_the_product_program():
+    """np.matmul(A, B, out=C): a tracked C holds numpy's product and its slots the new values
+    (the program of A @ B, read for read); a plain `out` gets the numbers (they escape)."""
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
+    tr = Tracker()
+    a, b, c = tr.track_args(A, B, np.zeros((2, 2)))
+    got = np.matmul(a, b, out=c)
+    assert got is c and np.array_equal(c.peek(), A @ B)
+    _, ref = trace_call(lambda x, y: x @ y, (A, B))
+    t = tr.trace(keep=c)
+    n_ab = A.size + B.size
+    mine = t.arrays()
+    theirs = ref.arrays()
+    assert mine[0][n_ab + 4:].tolist() == theirs[0][n_ab:].tolist()   # c's 4 pushes skipped
+    plain = np.zeros((2, 2))
+    assert np.matmul(a, b, out=plain) is plain and np.array_equal(plain, A @ B)
