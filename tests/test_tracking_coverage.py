@@ -295,11 +295,10 @@ def test_matmul_into_out_writes_numpys_numbers_with_the_product_program():
     a, b, c = tr.track_args(A, B, np.zeros((2, 2)))
     got = np.matmul(a, b, out=c)
     assert got is c and np.array_equal(c.peek(), A @ B)
-    _, ref = trace_call(lambda x, y: x @ y, (A, B))
-    t = tr.trace(keep=c)
-    n_ab = A.size + B.size
-    mine = t.arrays()
-    theirs = ref.arrays()
-    assert mine[0][n_ab + 4:].tolist() == theirs[0][n_ab:].tolist()   # c's 4 pushes skipped
+    # the reference: A @ B into a new array, with the same three arguments pushed
+    product, ref = trace_call(lambda x, y, z: x @ y, (A, B, np.zeros((2, 2))))
+    (nreads, reads, _, _), (ref_nreads, ref_reads, _, _) = tr.trace(keep=c).arrays(), ref.arrays()
+    assert nreads.tolist() == ref_nreads.tolist() and reads.tolist() == ref_reads.tolist()
+    assert c.ids.tolist() == product.ids.tolist()              # C's slots: the new values
     plain = np.zeros((2, 2))
     assert np.matmul(a, b, out=plain) is plain and np.array_equal(plain, A @ B)

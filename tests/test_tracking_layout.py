@@ -43,8 +43,8 @@ def _representable(data):
 
 
 def _root(a):
-    while isinstance(getattr(a, "base", None), np.ndarray) or hasattr(getattr(a, "base", None),
-                                                                      "__array_interface__"):
+    """The allocation at the end of a's chain of bases (through as_strided's wrapper)."""
+    while getattr(a, "base", None) is not None:
         a = a.base
     return a
 
