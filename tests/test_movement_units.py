@@ -129,6 +129,17 @@ def test_an_update_over_its_read_budget_is_skipped_with_its_reason(monkeypatch, 
     assert "bytedmd_per_update" not in row and "per_update_measured" not in row
 
 
+
+def test_an_over_budget_error_without_a_read_count_leaves_the_bound_unknown(monkeypatch, task):
+    class ReadBudgetExceeded(Exception):       # another tracker's, known by its name only
+        pass
+    assert movement._over_budget(ReadBudgetExceeded())
+    monkeypatch.setattr(harness.measure, "measure_update", Recorder(ReadBudgetExceeded()))
+    row = {}
+    assert movement._measure_update({"learner": "bptt", "max_update_reads": 5}, task, row) is None
+    assert row["reads_lower_bound"] is None and row["update_note"].startswith("skipped: ")
+
+
 @pytest.mark.parametrize("whole_run", [False, True])
 def test_a_failed_update_measurement_keeps_the_row_with_its_reason(monkeypatch, task, whole_run):
     monkeypatch.setattr(harness.measure, "measure_update", Recorder(TypeError("np.foo\nmore")))
@@ -173,12 +184,17 @@ def test_other_schedules_are_measured_or_noted_one_by_one(monkeypatch, task):
 
 
 def test_schedules_a_rule_lacks_or_over_budget_are_noted(monkeypatch, task):
-    monkeypatch.setattr(harness.measure, "measure_update", Recorder(ReadBudgetExceeded(9, 8)))
+    measure = Recorder(ReadBudgetExceeded(9, 8))
+    monkeypatch.setattr(harness.measure, "measure_update", measure)
     row = {"reads": 10}
     movement._schedules({"learner": "snap1", "schedules": ["online", "per_sequence"],
                          "max_update_reads": 8.0, "warm_sweeps": 1}, task, row)
     assert row["schedule_note"] == ("online: not supported; "
                                     "per_sequence: skipped (over --max-update-reads)")
+    learner, given_task, kw = measure.calls[0]    # the spec's settings; no seed in it: seed 0
+    assert given_task is task and type(learner).__name__ == "SnAp1"
+    assert (kw["seed"], kw["warm_sweeps"], kw["max_reads"]) == (0, 1, 8)
+    assert type(kw["max_reads"]) is int
     row = {"reads": 10}
     movement._schedules({"learner": "snap1", "schedules": ["batched"]}, task, row)
     assert row == {"reads": 10, "schedule_note": None}
@@ -228,7 +244,8 @@ def test_a_whole_run_is_measured_within_its_budget_and_must_agree(monkeypatch, t
     with pytest.raises(RuntimeError, match="^tracked whole run disagrees with the plain run"):
         movement._whole_run(spec, task, _run_row(), fake_report(reads=400))
     measure.outcome = (SimpleNamespace(unseen_acc=0.55, converged_sweep=12), wrep)
-    with pytest.raises(RuntimeError, match="instrumentation changed the numbers"):
+    with pytest.raises(RuntimeError, match="^tracked whole run disagrees with the plain run: "
+                       "instrumentation changed the numbers$"):
         movement._whole_run(spec, task, _run_row(), fake_report(reads=400))
 
 
@@ -251,13 +268,17 @@ def test_a_whole_run_over_budget_failed_or_not_asked_is_noted(monkeypatch, task)
     movement._whole_run({"learner": "bptt"}, task, row, fake_report())
     assert row["whole_run_note"] == "not requested (seed >= --whole-run-seeds)"
     assert len(measure.calls) == 1
+    assert measure.calls[0][2]["seed"] == 0      # no seed in the spec: seed 0, as train_run's
 
 
 # ---- the row of a run ---------------------------------------------------------------------------
 
 def test_a_run_not_measured_has_every_column_and_its_data_set(task):
+    import time
+    t0 = time.perf_counter()
     row = movement.movement_run({"learner": "bptt", "seed": 1, "sweeps": 2, "measure": False,
                                  "task": {"dataset_seed": 0}})
+    assert 0 < row["measure_s"] <= time.perf_counter() - t0            # seconds, this call's
     assert set(MOVEMENT_COLUMNS) - {"learner", "seed"} <= set(row)
     assert row["dataset_seed"] == 0 and row["per_update_measured"] is False
     assert row["bytedmd_per_update"] is None and row["update_peak_heap_bytes"] is None
@@ -265,6 +286,17 @@ def test_a_run_not_measured_has_every_column_and_its_data_set(task):
     assert row["updates"] == 2 and row["measure_s"] > 0
     row = movement.movement_run({"learner": "bptt", "sweeps": 1, "measure": False})
     assert row["dataset_seed"] == 0
+    row = movement.movement_run({"learner": "bptt", "sweeps": 1, "measure": False,
+                                 "task": {"dataset_seed": 2}})
+    assert row["dataset_seed"] == 2
+
+
+def test_a_study_row_names_its_learner_and_seed():
+    """The runner's result leaves the row's learner and seed (harness.sweep.execute) alone."""
+    from harness.sweep import execute
+    row = execute({"runner": "studies.movement:movement_run", "learner": "bptt", "seed": 1,
+                   "sweeps": 1, "measure": False})
+    assert row["error"] is None and (row["learner"], row["seed"]) == ("bptt", 1)
 
 
 def test_the_runner_declares_the_fields_a_saved_row_must_have():
@@ -332,6 +364,18 @@ def test_the_finished_frame_derives_cost_times_updates_and_flags():
     assert str(df["per_update_x_updates"].dtype) == "Int64"
     assert df["per_update_measured"].tolist() == [False, True, False, False, False, False]
     assert str(df["ard"].dtype) == "float64" and str(df["energy_pj_per_update"].dtype) == "float64"
+    assert all(str(df[c].dtype) == "Int64" for c in movement.INT_COLUMNS if c in df)
+    rows[0]["per_update_measured"] = float("nan")                    # missing: not measured
+    df = finish_movement_frame(results_frame(rows, MOVEMENT_COLUMNS))
+    assert df["per_update_measured"].tolist()[:2] == [False, True]
+
+
+def test_each_learner_is_filled_whatever_the_ones_before_it_lacked():
+    rows = _rows()
+    first = fill_unmeasured(results_frame(rows, MOVEMENT_COLUMNS))
+    df = fill_unmeasured(results_frame(rows[-1:] + rows[:-1], MOVEMENT_COLUMNS))   # q first
+    assert df["bytedmd_per_update"].tolist()[1:] == first["bytedmd_per_update"].tolist()[:-1]
+    assert df["bytedmd_per_update"][3] == 200 and pd.isna(df["bytedmd_per_update"][0])
 
 
 def test_history_and_curves_number_sweeps_from_one_with_the_cost_before_each():
@@ -353,3 +397,54 @@ def test_history_and_curves_number_sweeps_from_one_with_the_cost_before_each():
     none = curves_frame([failed])
     assert none.empty and list(none.columns) == ["learner", "seed", "sweep", "loss", "train_acc",
                                                  "test_acc", "bytedmd_cumulative"]
+
+
+# ---- the memory of one update -------------------------------------------------------------------
+
+class UpdateRecorder:
+    """Wraps harness.training.run_update: records the state each update returns."""
+
+    def __init__(self, real):
+        self.real, self.states = real, []
+
+    def __call__(self, *a, **kw):
+        new_state, cache = self.real(*a, **kw)
+        self.states.append(new_state)
+        return new_state, cache
+
+
+def _same_state(a, b):
+    import numpy as np
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("variable_timing", [False, True])
+def test_the_update_whose_memory_is_measured_is_the_runs_first_update(monkeypatch,
+                                                                       variable_timing):
+    import harness.training
+    from harness.sweep import make_learner, make_task
+    from harness.training import train
+    task = make_task({"variable_timing": variable_timing})
+    spec = {"learner": "bptt", "seed": 3}
+    first = train(make_learner(spec, task), task, seed=3, sweeps=1).state
+    updates = UpdateRecorder(harness.training.run_update)
+    monkeypatch.setattr(harness.training, "run_update", updates)
+    movement.one_plain_update(make_learner(spec, task), task, 3)
+    assert _same_state(updates.states[0], first)
+
+    measured = []
+
+    def peak(fn, *args):                 # harness.measure.peak_memory_bytes, without memray
+        n = len(updates.states)
+        fn(*args)
+        measured.append(updates.states[n])
+        return 4321.0, "profile"
+    monkeypatch.setattr(harness.measure, "peak_memory_bytes", peak)
+    row = {}
+    movement._update_memory(spec, task, row)
+    assert row == {"update_peak_heap_bytes": 4321} and type(row["update_peak_heap_bytes"]) is int
+    assert len(measured) == 1 and _same_state(measured[0], first)
+    if variable_timing:              # a spec without a seed: seed 0, as train_run's
+        movement._update_memory({"learner": "bptt"}, task, row)
+        assert _same_state(measured[1], train(make_learner(spec, task), task, seed=0,
+                                              sweeps=1).state)

@@ -315,3 +315,40 @@ def test_the_default_worker_count_is_the_number_of_cores(tmp_path):
     lines = []
     run_sweep(_specs(0), tmp_path, progress=False, log=lines.append)
     assert lines[0].endswith(f"({os.cpu_count()} worker processes)")
+
+
+# ---- the plain training run, and a run saved by the process that ran it ---------------------------
+
+def test_the_training_runner_reports_what_train_gives_with_unlogged_sweeps_as_null():
+    from harness.training import train
+    spec = {"learner": "bptt", "hyper": {}, "seed": 2, "sweeps": 3, "eval_every": 2, "task": {}}
+    row = sweep.train_run(spec)
+    task = make_task({})
+    r = train(BPTT.for_task(task), task, seed=2, sweeps=3, eval_every=2)
+    for f in ("train_acc", "test_acc", "unseen_acc", "validation_acc", "converged_sweep",
+              "baseline_unseen_acc", "majority_unseen_acc", "config"):
+        assert row[f] == getattr(r, f), f
+    assert row["updates"] == 3 and set(sweep.train_run.fields) <= set(row)
+    assert set(row["history"]) == set(r.history.columns) - {"sweep"}
+    assert row["history"]["validation_acc"][1] is None                # sweep 2: not logged
+    assert row["history"]["validation_acc"][0] == r.history["validation_acc"][0]
+    assert row["history"]["unseen_acc"][2] == r.history["unseen_acc"][2]   # sweep 3 = 1 + 2
+    assert row["history"]["loss"] == r.history["loss"].tolist()
+    assert isinstance(row["wall_s"], float) and row["wall_s"] > 0
+    no_seed = sweep.train_run({"learner": "bptt", "sweeps": 2})          # seed 0
+    assert no_seed["history"]["loss"] == train(BPTT.for_task(task), task, seed=0,
+                                               sweeps=2).history["loss"].tolist()
+
+
+def test_a_run_row_holds_its_identity_its_result_and_nothing_else(tmp_path):
+    path = tmp_path / "r.json"
+    row = sweep._run_and_save({"runner": "test_sweep_units:value_run", "seed": 2}, str(path))
+    assert row["error"] is None and row["value"] == 20
+    assert set(row) == {"schema", "key", "spec", "learner", "seed", "error", "git", "value",
+                        "wall_s"}
+    assert json.loads(path.read_text()) == json.loads(json.dumps(row))
+    assert check_run_file(path, row["spec"], row["key"]) == (json.loads(path.read_text()), None)
+    bad = sweep._run_and_save({"runner": "test_sweep_units:unsaveable_run", "seed": 2},
+                              str(tmp_path / "bad.json"))
+    assert bad["error"].startswith("the run's result cannot be saved as JSON")
+    assert bad["key"] == spec_key(bad["spec"]) and bad["key"] != row["key"]
