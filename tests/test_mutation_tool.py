@@ -141,7 +141,8 @@ def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsy
     once even where the stats pass knew it; a file outside tests/, a missing one, or the option
     without --recheck is refused with one line, before anything runs."""
     m = "harness.stats.x_verdict__mutmut_"
-    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 1})
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 1,
+                                               "harness.stats.x_other__mutmut_1": 33})
     (tool.ROOT / "mutants" / "mutmut-stats.json").write_text(json.dumps({
         "tests_by_mangled_function_name": {"harness.stats.x_verdict": [
             "tests/test_stats.py::b", "tests/test_new.py::c"]},
@@ -151,9 +152,17 @@ def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsy
         (tool.ROOT / "tests" / f).write_text("")
     assert tool.main(["--recheck", "--with-tests", "tests/test_newer.py", "--with-tests",
                       "tests/test_new.py", "harness/stats.py"]) == 0
-    files, = [c[1] for c in tool.calls]
+    (files, no_tests_files), = [[c[1] for c in tool.calls]]
     assert files[:3] == ["tests/test_newer.py", "tests/test_new.py", "tests/test_stats.py"]
     assert files[3].startswith("--")
+    # a mutant no test reached in the stats pass: rechecked against the new files alone
+    assert tool.calls[1][0] == "harness.stats.x_other__mutmut_1"
+    assert no_tests_files[:2] == ["tests/test_newer.py", "tests/test_new.py"]
+    assert no_tests_files[2].startswith("--")
+    tool.calls.clear()
+    tool.FRESH_RESULTS.unlink()                                 # forget the verdicts above
+    assert tool.main(["--recheck", "harness/stats.py"]) == 0       # without new files: not
+    assert [c[0] for c in tool.calls] == [m + "1"]
     tool.calls.clear()
     for bad in (["--recheck", "--with-tests", "tests/test_missing.py"],
                 ["--recheck", "--with-tests", "pyproject.toml"],

@@ -202,10 +202,12 @@ def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) 
     files that reach it, on the current tests (copied into mutants/tests first): the verdict of
     a full mutmut rerun without its stats and clean-test passes (many minutes of the suite).
     `with_tests`: test files written since the stats pass (which it cannot know reach the
-    module), run first for every survivor."""
+    module), run first for every survivor; with them, the mutants the stats pass found no test
+    for are rechecked too (against these files alone, unless the stats have tests for them)."""
     import shutil
     shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
-    todo = [n for n, code in results(path).items() if code == 0 and not _fresh(n)
+    todo = [n for n, code in results(path).items()
+            if (code == 0 or (with_tests and code in NO_TESTS)) and not _fresh(n)
             and n not in equivalents()]
     _run_in_fresh_processes(todo, lambda name: [*with_tests, *(f for f in recheck_tests(name)
                                                          if f not in with_tests)],
