@@ -354,6 +354,9 @@ def test_unmeasured_runs_take_an_identical_program_and_name_its_runs():
     no_data_set = results_frame(rows, [c for c in MOVEMENT_COLUMNS if c != "dataset_seed"])
     note = fill_unmeasured(no_data_set).iloc[2]["update_note"]
     assert "[(0, 0), (0, 1)]" in note                      # no data-set column: data set 0
+    rows[1].update(reads=9)                    # the same ByteDMD from different programs
+    two = fill_unmeasured(results_frame(rows, MOVEMENT_COLUMNS)).iloc[2]
+    assert two["reads"] == 8 and two["update_note"].startswith("median per-update cost")
 
 
 def test_the_finished_frame_derives_cost_times_updates_and_flags():
