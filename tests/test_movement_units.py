@@ -129,7 +129,6 @@ def test_an_update_over_its_read_budget_is_skipped_with_its_reason(monkeypatch, 
     assert "bytedmd_per_update" not in row and "per_update_measured" not in row
 
 
-
 def test_an_over_budget_error_without_a_read_count_leaves_the_bound_unknown(monkeypatch, task):
     class ReadBudgetExceeded(Exception):       # another tracker's, known by its name only
         pass
