@@ -108,9 +108,11 @@ def tensordot(tr, a, b, axes=2):
     free_a = [d for d in range(ai.ndim) if d not in ax_a]
     free_b = [d for d in range(bi.ndim) if d not in ax_b]
     K = int(np.prod([ai.shape[d] for d in ax_a], dtype=np.int64))
-    A = np.transpose(ai, free_a + ax_a).reshape(-1, K)          # (M, K)
-    B = np.transpose(bi, ax_b + free_b).reshape(K, -1)          # (K, N)
-    new = _record_matmul(tr, A, B, rd.reshape(A.shape[0], B.shape[1]))
+    M = int(np.prod([ai.shape[d] for d in free_a], dtype=np.int64))
+    N = int(np.prod([bi.shape[d] for d in free_b], dtype=np.int64))
+    A = np.transpose(ai, free_a + ax_a).reshape(M, K)
+    B = np.transpose(bi, ax_b + free_b).reshape(K, N)
+    new = _record_matmul(tr, A, B, rd.reshape(M, N))
     tr._read_events([a, b])
     return tr._store(rd, new.reshape(rd.shape), None)
 
@@ -133,8 +135,8 @@ def _einsum_terms(spec: str, shapes):
         if len(sub) != len(shape):
             raise ValueError(f"einsum: subscripts {sub!r} for an operand of shape {shape}")
         for c, n in zip(sub, shape):
-            if n != 1 or c not in sizes:
-                sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:          # a 1 broadcasts against any size, 0 included
+                sizes[c] = n
     summed = []
     for sub in ins:
         for c in sub:
@@ -164,7 +166,7 @@ def einsum(tr, *operands, out=None, optimize=False, **kw):
     factors = []
     for sub, x in zip(ins, ops):
         ids = ids_of(x)
-        idx = tuple(grid[letters.index(c)] if n > 1 else 0 for c, n in zip(sub, ids.shape))
+        idx = tuple(grid[letters.index(c)] if n != 1 else 0 for c, n in zip(sub, ids.shape))
         factors.append(np.broadcast_to(ids[idx], full).reshape(P, K))
     width = tr._width(rd.dtype)
     if len(ops) == 1 and K == 1:                        # a rearrangement: the same values

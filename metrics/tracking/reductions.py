@@ -81,7 +81,7 @@ def cumsum(tr, a, axis=None, dtype=None, out=None):
     else:
         ax = norm_axes(axis, a.ndim)[0]
         moved = np.moveaxis(a.ids, ax, -1)
-        T = moved.reshape(-1, a.shape[ax])
+        T = moved.reshape(int(np.prod(moved.shape[:-1], dtype=np.int64)), a.shape[ax])
         new = templates.running_fold(tr, T, tr._width(rd.dtype)).reshape(moved.shape)
         new = np.moveaxis(new, -1, ax)
     tr._read_events([a])
