@@ -1,0 +1,51 @@
+"""The Tracker's documented limits and argument errors (metrics/tracking/tracker.py), at their
+exact boundaries: a value is 1..255 bytes wide (the trace stores widths as uint8), at most 255
+phases and 65534 labels (uint8 / uint16 indices next to "(none)" / "(unnamed)"), each error one
+line naming what was wrong."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrics.tracking import NotModelledError, Tracker
+
+
+def test_a_value_255_bytes_wide_is_the_widest_one_tracked():
+    tr = Tracker()
+    a = tr.track(np.zeros(2, "S255"))
+    assert tr.trace(keep=a).arrays()[2].tolist() == [255, 255]
+    with pytest.raises(NotModelledError, match=r"^values of dtype \|S256 \(itemsize 256\)"):
+        Tracker().track(np.zeros(2, "S256"))
+
+
+def test_labels_up_to_the_65534th_then_a_one_line_error():
+    tr = Tracker()
+    a = tr.track(np.ones(2))
+    tr.label_names += [f"l{i}" for i in range(65533)]   # as if 65533 labels were given
+    tr.label(a, "the 65534th")
+    assert tr.label_names.index("the 65534th") == 65534
+    tr.label(a, "l7")                                   # an existing label still works
+    with pytest.raises(ValueError, match=r"^at most 65534 labels$"):
+        tr.label(a, "one more")
+    t = tr.trace()
+    assert t.label.dtype == np.uint16 and t.label.tolist() == [8, 8]
+
+
+def test_label_needs_a_tracked_array_and_names_what_it_got():
+    with pytest.raises(TypeError, match=r"^label\(\) needs a TrackedArray, got ndarray$"):
+        Tracker().label(np.ones(2), "x")
+
+
+def test_phases_up_to_the_255th_then_a_one_line_error():
+    tr = Tracker()
+    a = tr.track(np.ones(1))
+    for i in range(255):
+        with tr.phase(f"p{i}"):
+            a = a + 1.0
+    with tr.phase("p3"):                                # an existing phase still works
+        a = a + 1.0
+    with pytest.raises(ValueError, match=r"^at most 255 phases$"):
+        with tr.phase("one more"):
+            pass
+    ph = tr.trace(keep=a).arrays()[3]
+    assert ph.tolist() == [0] + list(range(1, 256)) + [4]
