@@ -14,8 +14,15 @@ def test_a_value_255_bytes_wide_is_the_widest_one_tracked():
     tr = Tracker()
     a = tr.track(np.zeros(2, "S255"))
     assert tr.trace(keep=a).arrays()[2].tolist() == [255, 255]
-    with pytest.raises(NotModelledError, match=r"^values of dtype \|S256 \(itemsize 256\)"):
+    with pytest.raises(NotModelledError, match=r"^values of dtype \|S256 \(itemsize 256; a value "
+                       r"is 1 to 255 bytes wide\) is not modelled by the tracker$"):
         Tracker().track(np.zeros(2, "S256"))
+
+
+def test_an_object_array_is_not_modelled_in_one_line():
+    with pytest.raises(NotModelledError, match=r"^tracking an object array is not modelled by the "
+                       r"tracker$"):
+        Tracker().track(np.array([1, "a"], object))
 
 
 def test_labels_up_to_the_65534th_then_a_one_line_error():

@@ -17,7 +17,7 @@ import numpy as np
 from metrics.trace import READ, WRITE, Trace, TraceChunk
 from metrics.trace_store import PackedChunk, PackedLabel, SpillFolder, resolve_spill_dir
 from metrics.tracking.array import TrackedArray
-from metrics.tracking.errors import NotModelledError, ReadBudgetExceeded
+from metrics.tracking.errors import ReadBudgetExceeded, not_modelled
 from metrics.tracking.escapes import escape
 from metrics.tracking.layout import I64, fresh_ids, ids_like, same_pattern
 from metrics.tracking.plain_operands import PLAIN_ARRAYS, PlainArrays
@@ -87,7 +87,8 @@ class Tracker:
             return self.bytes_per_element
         w = np.dtype(dtype).itemsize
         if not 1 <= w <= 255:
-            raise NotModelledError(f"values of dtype {np.dtype(dtype)} (itemsize {w})")
+            raise not_modelled(f"values of dtype {np.dtype(dtype)} (itemsize {w}; a value is 1 to 255 "
+                               f"bytes wide)")
         return w
 
     def _append(self, n: int, nreads, reads: np.ndarray, width: int) -> int:
@@ -153,7 +154,7 @@ class Tracker:
             raise ValueError("track(): the array is already tracked")
         data = np.asarray(x)
         if data.dtype == object:
-            raise NotModelledError("tracking an object array")
+            raise not_modelled("tracking an object array")
         if data.ndim and any(s == 0 for s, n in zip(data.strides, data.shape) if n > 1):
             data = data.copy()     # overlapping memory (a broadcast view): distinct elements
         n = data.size
