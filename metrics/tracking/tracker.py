@@ -87,8 +87,8 @@ class Tracker:
             return self.bytes_per_element
         w = np.dtype(dtype).itemsize
         if not 1 <= w <= 255:
-            raise not_modelled(f"values of dtype {np.dtype(dtype)} (itemsize {w}; a value is 1 to 255 "
-                               f"bytes wide)")
+            raise not_modelled(f"values of dtype {np.dtype(dtype)} (itemsize {w}; a value is "
+                               "1 to 255 bytes wide)")
         return w
 
     def _append(self, n: int, nreads, reads: np.ndarray, width: int) -> int:
