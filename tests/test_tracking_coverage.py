@@ -54,7 +54,8 @@ def s_einsum(rec, spec, ops):
     sizes = {}
     for sub, x in zip(ins, ops):
         for c, n in zip(sub, np.shape(x)):
-            sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:              # a 1 broadcasts against any size, 0 included
+                sizes[c] = n
     summed = []
     for sub in ins:
         summed += [c for c in sub if c not in out and c not in summed]
