@@ -1,6 +1,15 @@
 """Hypothesis runs derandomized by default, so the suite (and CI) gives the same verdict on every
 run; `python -m pytest --hypothesis-profile=explore` draws fresh random examples instead."""
+import signal
+
 from hypothesis import settings
+
+# The Ctrl-C tests need SIGINT delivered to this process and to the studies it starts. A test run
+# started in the background by a non-interactive shell (`python -m pytest &`, nohup) inherits
+# SIGINT ignored, Python then installs no KeyboardInterrupt handler, and every child inherits
+# the ignoring too: restore Python's own handler (the one a terminal's run has).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile("default", derandomize=True, deadline=None)
 settings.register_profile("explore", derandomize=False, deadline=None, max_examples=1000)
