@@ -68,7 +68,7 @@ FOLDS = {
 
 @pytest.mark.parametrize("name", FOLDS)
 def test_a_fold_over_partly_constant_terms_matches_the_scalar_program(name):
-    plain, scalar = FOLDS[name]
+    plain, scalar_program = FOLDS[name]
     args = [np.arange(16, dtype=float).reshape(4, 4) / 4 + 1.0]
-    func, scalar = _with_constants([FOLD_MASK], plain, scalar)
+    func, scalar = _with_constants([FOLD_MASK], plain, scalar_program)
     _check(func, args, scalar)
