@@ -71,12 +71,15 @@ def _outward(f):
 def in_vectorize_probe() -> bool:
     """Is np.asarray being called by np.vectorize's output-type probe? It converts the
     arguments to read their first elements, then converts them again for the real call: only
-    the second conversion is the program's (one escape per element)."""
+    the second conversion is the program's (one escape per element). Only numpy's own frames lie
+    between such a conversion and the probe: a conversion the vectorized function makes (the
+    probe calls it once more, on the first elements) is the program's, at any call depth."""
     frames = _outward(sys._getframe(1))
     next(frames, None)                        # our caller (the conversion being made)
-    for _, f in zip(range(3), frames):
-        if f.f_code.co_name == "_get_ufunc_and_otypes" and \
-                f.f_code.co_filename.startswith(_NUMPY_DIR):
+    for f in frames:
+        if not f.f_code.co_filename.startswith(_NUMPY_DIR):
+            return False
+        if f.f_code.co_name == "_get_ufunc_and_otypes":
             return True
     return False
 
