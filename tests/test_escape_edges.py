@@ -141,3 +141,18 @@ def test_a_conversion_inside_the_vectorized_function_is_the_programs_at_any_dept
 
     assert escapes(None) == 4 + 5 * 2
     assert escapes([float]) == 4 + 4 * 2                   # no probe
+
+
+def test_code_run_in_a_namespace_without_a_module_name_converts_and_is_named():
+    """Frames of code run by exec() in a bare namespace have no __name__ in their globals; the
+    tracker's frame walks take them as ordinary callers."""
+    tr = Tracker()
+    (a,) = tr.track_args(np.arange(3.0))
+    ns = {"np": np, "a": a}
+    exec("out = np.asarray(a)", ns)
+    assert ns["out"].tolist() == [0.0, 1.0, 2.0] and tr.escapes == 3
+    exec("v = np.vectorize(lambda x: x + 1)(a)", ns)
+    assert ns["v"].tolist() == [1.0, 2.0, 3.0] and tr.escapes == 6
+    with pytest.raises(NotModelledError, match=r"^the call at <string>:1, which calls "
+                                               r"numpy\.fft\.fft on a tracked array, is not"):
+        exec("np.fft.fft(a)", ns)                          # no source text to quote

@@ -89,7 +89,8 @@ def equivalents() -> dict[str, str]:
 #   so its verdict is that of the original handlers (every such mutant "survives").
 TRACKING_TESTS = ["tests/test_tracking_rearranging.py", "tests/test_tracking.py",
                   "tests/test_tracking_correctness.py",
-                  "tests/test_tracking_coverage.py", "tests/test_plain_operands.py"]
+                  "tests/test_tracking_coverage.py", "tests/test_plain_operands.py",
+                  "tests/test_escape_edges.py"]
 FRESH_PROCESS_TESTS = {
     "harness.pool.x__child": ["tests/test_pool.py", "tests/test_pool_edges.py"],
     "harness.pool.x__die_with_parent": ["tests/test_pool.py", "tests/test_pool_edges.py"],

@@ -72,12 +72,14 @@ def in_vectorize_probe() -> bool:
     """Is np.asarray being called by np.vectorize's output-type probe? It converts the
     arguments to read their first elements, then converts them again for the real call: only
     the second conversion is the program's (one escape per element). Only numpy's own frames lie
-    between such a conversion and the probe: a conversion the vectorized function makes (the
-    probe calls it once more, on the first elements) is the program's, at any call depth."""
-    frames = _outward(sys._getframe(1))
-    next(frames, None)                        # our caller (the conversion being made)
-    for f in frames:
-        if not f.f_code.co_filename.startswith(_NUMPY_DIR):
+    between such a conversion (TrackedArray.__array__, in this package) and the probe: a
+    conversion the vectorized function makes (the probe calls it once more, on the first
+    elements) is the program's, at any call depth."""
+    for f in _outward(sys._getframe(1)):
+        where = f.f_code.co_filename
+        if where.startswith(_TRACKING_DIR):
+            continue                          # the conversion being made
+        if not where.startswith(_NUMPY_DIR):
             return False
         if f.f_code.co_name == "_get_ufunc_and_otypes":
             return True
