@@ -202,3 +202,20 @@ def test_under_a_mutation_run_new_tests_then_the_fastest_files_run_first(tmp_pat
     assert [it.nodeid for it in items] == [
         "tests/test_new.py::x", "tests/test_new.py::y", "tests/test_b.py::one",
         "tests/test_b.py::two", "tests/test_a.py::quick", "tests/test_a.py::slow"]
+
+
+def test_a_listed_equivalent_that_a_test_kills_is_counted_killed_and_named(tool, capsys):
+    """An equivalent mutant cannot be killed: a listed one that was is a stale listing (its
+    function changed and mutmut renumbered the mutants), counted as killed and named."""
+    m = "harness.stats.x_verdict__mutmut_"
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 1, m + "2": 0, m + "3": 0})
+    tool.EQUIVALENT_FILE.write_text(f"{m}1 was equivalent once\n{m}2 is equivalent\n")
+    c = tool.counts("harness/stats.py", tool.equivalents())
+    assert (c["killed"], c["equivalent"], c["survived"], c["stale"]) == (1, 1, 1, [m + "1"])
+    assert tool.main(["--report", "harness/stats.py"]) == 0
+    out = capsys.readouterr().out
+    assert "| harness/stats.py | 3 | 1 (0, 0) | 1 | 1 | 0 |  | 50.0% |" in out
+    assert out.rstrip().endswith(f"mend the file: {m}1")
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 0, m + "3": 0})
+    assert tool.main(["--report", "harness/stats.py"]) == 0
+    assert "stale" not in capsys.readouterr().out

@@ -218,16 +218,18 @@ def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) 
 def counts(path: str, equiv: dict[str, str]) -> dict:
     res = results(path)
     c = {"mutants": len(res), "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0,
-         "crashed": 0, "no_tests": 0, "not_checked": 0, "other": 0}
+         "crashed": 0, "no_tests": 0, "not_checked": 0, "other": 0, "stale": []}
     for name, code in res.items():
-        if name in equiv:
+        if name in equiv and code not in KILLED:
             c["equivalent"] += 1
         elif code is None:
             c["not_checked"] += 1
-        elif code in KILLED:
+        elif code in KILLED:                  # a listed "equivalent" a test kills is stale
             c["killed"] += 1
             c["timeout"] += code in TIMEOUT
             c["crashed"] += code in CRASHED
+            if name in equiv:
+                c["stale"].append(name)
         elif code == 0:
             c["survived"] += 1
         elif code in NO_TESTS:
@@ -247,7 +249,7 @@ def report(paths: list[str]) -> str:
     equiv = equivalents()
     head = ("| module | mutants | killed (timeouts, crashes) | survived | equivalent | no tests "
             "| not run | score |\n|---|---|---|---|---|---|---|---|")
-    lines = [head]
+    lines, stale = [head], []
     for p in paths:
         c = counts(p, equiv)
         if not c["mutants"] and results(p) == {} and (ROOT / "mutants" / (p + ".meta")).exists():
@@ -259,6 +261,11 @@ def report(paths: list[str]) -> str:
         score = "" if c["score"] is None else f"{100 * c['score']:.1f}%"
         lines.append(f"| {p} | {c['mutants']} | {c['killed']} ({c['timeout']}, {c['crashed']}) | {c['survived']} "
                      f"| {c['equivalent']} | {c['no_tests']} | {c['not_checked'] or ''} | {score} |")
+        stale += c["stale"]
+    if stale:
+        lines.append(f"\nlisted in {EQUIVALENT_FILE.name} but killed, so counted as killed: the "
+                     "listing is stale (its function changed and mutmut renumbered the mutants?); "
+                     f"see `mutmut show NAME` and mend the file: {', '.join(sorted(stale))}")
     return "\n".join(lines)
 
 
