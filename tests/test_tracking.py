@@ -716,6 +716,22 @@ def test_invalid_conversion_records_nothing():
     assert tr.escapes == 0 and tr.n_values == 2
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.float32, np.float64])
+@pytest.mark.parametrize("op", ["@", "matmul", "dot", "vector @ matrix"])
+def test_products_are_values_of_the_results_width(dtype, op):
+    """Every value a matrix product makes (products and partial sums) is as wide as the
+    result's dtype: 1, 4 or 8 bytes (numpy keeps int8 @ int8 in int8)."""
+    tr = Tracker()
+    a, b = tr.track_args(np.arange(6).reshape(2, 3).astype(dtype),
+                         np.arange(12).reshape(3, 4).astype(dtype))
+    n = tr.n_values
+    out = {"@": lambda: a @ b, "matmul": lambda: np.matmul(a, b), "dot": lambda: np.dot(a, b),
+           "vector @ matrix": lambda: a[0] @ b}[op]()
+    assert out.dtype == dtype
+    width = tr.trace().arrays()[2]
+    assert tr.n_values > n and set(width[n:].tolist()) == {np.dtype(dtype).itemsize}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_reduction_costs_its_left_fold_at_the_values_width(dtype):
     """np.sum of a float32 (4-byte) array costs the scalar left fold in float32: the partial

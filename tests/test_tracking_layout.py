@@ -90,15 +90,19 @@ def test_same_pattern_compares_shape_and_element_strides():
     assert not same_pattern(a[:, ::2], np.zeros((3, 2), np.int64))          # same shape, strides not
     assert not same_pattern(a, np.zeros((4, 3), np.int64))
     assert not same_pattern(a, np.zeros((3, 4), np.int64, order="F"))
+    assert not same_pattern(np.zeros(2), np.zeros(4, np.int64)[::2])       # two elements, strided
+    assert not same_pattern(np.zeros((2, 1)), np.zeros((2, 2), np.int64)[:, :1])
     assert same_pattern(a[:1, :1], np.zeros((3, 4), np.int64)[1:2, ::-1][:, :1])   # one element
     assert same_pattern(np.zeros((0, 3)), np.zeros((0, 3), np.int64)[:, ::-1])    # empty
     assert same_pattern(a[:1], np.zeros((1, 4), np.int64, order="F")[:, :])        # length-1 axis
 
 
+@pytest.mark.parametrize("id_dtype", [np.int64, np.int32, np.uint16])
 @pytest.mark.parametrize("name", LAYOUTS)
-def test_fresh_and_constant_ids_take_the_data_layout(name):
+def test_fresh_and_constant_ids_take_the_data_layout(name, id_dtype):
+    """Ids of any integer type come back as int64 (-1 marks a constant) in the data's layout."""
     data = LAYOUTS[name]()
-    new = np.arange(100, 100 + data.size, dtype=np.int64)
+    new = np.arange(100, 100 + data.size, dtype=id_dtype)
     f, c = fresh_ids(data, new), constant_ids(data)
     assert f.dtype == c.dtype == np.int64 and f.shape == c.shape == data.shape
     assert np.array_equal(f.reshape(-1), new) and np.all(c == -1)     # C order: as given
