@@ -114,3 +114,34 @@ def test_a_learner_shows_its_class_and_full_configuration():
 ], ids=["huge-int", "60-chars", "61-chars", "multi-line", "short"])
 def test_a_bad_value_is_shown_on_one_line_in_at_most_60_characters(value, shown):
     assert base.short_repr(value) == shown and len(shown) <= 60
+
+
+def test_integer_defaults_to_at_least_1_with_no_upper_bound():
+    """integer(config, name) with no bounds given: the documented default, lo = 1, hi = None."""
+    @dataclass
+    class C:
+        n: object = 1
+    for ok in (1, 2, 10 ** 30, np.int64(7)):
+        base.integer(C(ok), "n")
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=r"^test_integer_defaults_to_at_least_1_with_no_upper_"
+                                             r"bound\.<locals>\.C: n must be an integer >= 1, got"):
+            base.integer(C(bad), "n")
+
+
+def test_a_rule_without_a_dataclass_config_is_named_in_the_error():
+    """A rule file that forgets `Config`, or makes it a plain class, fails at construction with
+    one line naming the rule's class."""
+    class NoConfig(Learner):
+        name = "no_config"
+
+    class PlainConfig(Learner):
+        name = "plain_config"
+
+        class Config:
+            lr: float = 0.1
+
+    for cls in (NoConfig, PlainConfig):
+        with pytest.raises(TypeError) as e:
+            cls()
+        assert str(e.value) == f"{cls.__name__} must define a dataclass `Config`"
