@@ -1,7 +1,7 @@
 """Escapes at their edges (docs/cost_model.md section 2): which elements of a tracked array leave
 the model (tracked values, constants, none at all), what the buffer event records, the names of
-the converting methods, and how an unknown call numpy makes internally is named when the user's
-call spans lines or Python records no columns."""
+the converting methods, conversions inside np.vectorize's function, and how an unknown call numpy
+makes internally is named when the user's call spans lines or Python records no columns."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from metrics.trace import READ
-from metrics.tracking import NotModelledError, Tracker
+from metrics.tracking import EscapeError, NotModelledError, Tracker
 from metrics.tracking.array import TrackedArray
 
 
@@ -62,10 +62,10 @@ def test_strict_mode_names_the_conversion_and_counts_the_tracked_elements():
     tr = Tracker(strict=True)
     (a,) = tr.track_args(np.array([1.0, 2.0, 3.0]))
     b = np.concatenate([np.zeros(2), a[1:]])                # 2 constants, 2 tracked
-    with pytest.raises(Exception, match=r"^\.tolist\(\) makes 2 tracked element\(s\) leave the "
-                                        r"model \(strict mode\)$"):
+    with pytest.raises(EscapeError, match=r"^\.tolist\(\) makes 2 tracked element\(s\) leave "
+                                          r"the model \(strict mode\)$"):
         b.tolist()
-    with pytest.raises(Exception, match=r"^float\(\) makes 1 tracked element\(s\)"):
+    with pytest.raises(EscapeError, match=r"^float\(\) makes 1 tracked element\(s\)"):
         float(a[0])
     assert tr.escapes == 0
 
