@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import learners
+from harness.task import Batch
 from test_per_step_rules import case
 
 
@@ -20,7 +21,7 @@ def kept(rule, batch, state):
 @pytest.mark.parametrize("variable", [False, True])
 def test_the_forward_keeps_the_history_credit_reaches(name, k, alpha, variable):
     state, batch = case(0, variable)
-    batch = batch.__class__(segments=batch.segments, targets=batch.targets)   # final targets
+    batch = Batch(segments=batch.segments, targets=batch.targets)   # final targets only
     rule = learners.get(name)(alpha=alpha, **({} if k is None else {"k": k}))
     hs, rs = kept(rule, batch, state)
     lengths = [x.shape[1] for x in batch.segments]
