@@ -194,6 +194,24 @@ def test_one_blas_thread_limits_this_process(monkeypatch):
         threadpool_limits(limits=before)
 
 
+def test_thread_settings_record_this_process_exactly(monkeypatch):
+    """In-process (the study records its own process so): each thread variable as set, None
+    where unset, and each loaded pool's API, thread count and version as threadpoolctl sees
+    them."""
+    import numpy  # noqa: F401
+    from threadpoolctl import threadpool_info
+    for i, v in enumerate(THREAD_VARS):
+        if i % 2:
+            monkeypatch.setenv(v, str(i + 2))
+        else:
+            monkeypatch.delenv(v, raising=False)
+    s = pool.thread_settings()
+    assert s["env"] == {v: (str(i + 2) if i % 2 else None) for i, v in enumerate(THREAD_VARS)}
+    assert s["pools"] == [{k: p[k] for k in ("internal_api", "num_threads", "version")}
+                          for p in threadpool_info()]
+    assert s["pools"] and all(p["num_threads"] >= 1 for p in s["pools"])     # numpy's BLAS
+
+
 def _closure_job(path):
     """Run through a closure, which a spawned child could not receive (not picklable)."""
     marker = Path(path)
