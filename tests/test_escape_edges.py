@@ -16,19 +16,8 @@ import pytest
 from metrics.trace import READ
 from metrics.tracking import EscapeError, NotModelledError, Tracker
 from metrics.tracking.array import TrackedArray
-
-
-def events(tr):
-    """Buffer events recorded so far: (kind, buffer, size in elements)."""
-    t = tr.trace()
-    return [(int(k), int(b), int(s)) for k, b, s in
-            zip(t.buffer_kind, t.buffer_id, t.buffer_size)]
-
-
-def escape_reads(tr, before):
-    """Value ids read by the instructions recorded after the first `before` values."""
-    nr, rd, _, _ = tr.trace().arrays()
-    return rd[int(nr[:before].sum()):].tolist()
+from test_tracked_array_methods import events
+from test_tracking_correctness import _escaped_ids as escape_reads
 
 
 def test_value_zero_escapes_beside_a_constant():
@@ -42,7 +31,7 @@ def test_value_zero_escapes_beside_a_constant():
     out = np.asarray(b)
     assert out.tolist() == [0.0, 1.0]
     assert tr.escapes == 1 and escape_reads(tr, n) == [0]
-    assert events(tr)[ev:] == [(READ, b._buf, 2)]           # elements of the buffer, not escapes
+    assert events(tr, ev) == [(READ, b._buf, 2)]           # elements of the buffer, not escapes
     assert tr.trace().escape_runs.tolist() == [[n, 1]]
 
 
