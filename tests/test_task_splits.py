@@ -202,3 +202,19 @@ def test_every_split_is_disjoint_and_duplicate_free(kw):
         else:
             decoded = batch.segments[0].argmax(axis=2)
             assert np.array_equal(decoded, parts[name]), name
+
+
+def test_data_set_batches_keep_each_sequence_fixed_timing():
+    # under variable timing every data-set sequence has one fixed timing (test_timings, by
+    # data-set position): the held-out batch and the training sequences scored after training
+    # both hold each letter for its drawn number of steps, whichever split the sequence is in
+    t = SequenceLookup(variable_timing=True, max_timing=3)
+    assert t.test_timings.shape == (25, 5)
+    eye = np.eye(t.n_letters)
+    for batch, idx in ((t.fixed_train_batch(), t.train_idx), (t.test_batch(), t.test_idx)):
+        assert len(batch.segments) == len(idx)
+        for seg, i in zip(batch.segments, idx):
+            held = np.repeat(t.sequences[i], t.test_timings[i])   # letter k, timing[k] times
+            assert np.array_equal(seg, eye[held][None])
+    # the draws are not all ones, so a batch without its timings would differ
+    assert t.test_timings.max() > 1
