@@ -173,6 +173,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
                                    or not isinstance(eval_every, (int, np.integer))
                                    or eval_every <= 0):
         raise ValueError(f"eval_every must be a positive integer or None, got {eval_every!r}")
+    name = learner.name or type(learner).__name__     # a rule without a name: its class's
     t0 = time.perf_counter()
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None
@@ -193,7 +194,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
         y = plain(cache["y"])
         loss = mse_loss(y, batch.targets)
         if not np.isfinite(loss):
-            raise DivergenceError(learner.name or type(learner).__name__, s, loss)
+            raise DivergenceError(name, s, loss)
         row = {"sweep": s, "loss": loss, "train_acc": accuracy(y, batch.targets)}
         if log_test:
             row["test_acc"] = accuracy(learner.predict(plain_state(state), test_batch),
@@ -212,7 +213,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     tracked_state, state = state, plain_state(state)
     for k, v in state.items():
         if not np.all(np.isfinite(v)):
-            raise DivergenceError(learner.name, sweeps, float("nan"))
+            raise DivergenceError(name, sweeps, float("nan"))
     train_b = task.fixed_train_batch()
     unseen_b = task.unseen_batch()
     val_b = task.validation_batch()
@@ -220,7 +221,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     params = {k: plain(state[k]).copy() for k in learner.PARAMS}
     import dataclasses
     return TrainResult(
-        learner=learner.name or type(learner).__name__,
+        learner=name,
         seed=seed, sweeps=int(sweeps),
         train_acc=accuracy(learner.predict(state, train_b), train_b.targets),
         test_acc=accuracy(y_test, test_batch.targets),

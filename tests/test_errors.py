@@ -95,6 +95,16 @@ def test_divergence_of_a_rule_without_a_name_names_its_class():
         harness.train(_NamelessNaN(), harness.SequenceLookup(), seed=0, sweeps=10)
 
 
+@pytest.mark.parametrize("rule, name", [(_NaNAtSweep3, "nan3"), (_NamelessNaN, "_NamelessNaN")])
+def test_weights_made_non_finite_by_the_last_update_are_divergence(rule, name):
+    # sweep 3's loss is that of the weights before its update (finite); the update makes them
+    # NaN, and no later sweep sees it: the final weights' check names the last sweep
+    with pytest.raises(harness.DivergenceError) as e:
+        harness.train(rule(), harness.SequenceLookup(), seed=0, sweeps=3)
+    assert e.value.sweep == 3 and np.isnan(e.value.loss)
+    assert str(e.value) == f"learner {name!r} diverged: loss became nan at sweep 3"
+
+
 class _Nameless:
     """A callable with no module, no __qualname__ and no __name__ on the instance."""
     __module__ = None

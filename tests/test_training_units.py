@@ -93,3 +93,47 @@ def test_on_sweep_sees_each_sweeps_logged_row():
     assert [s for s, _ in seen] == [1, 2, 3]
     for (s, row), (_, logged) in zip(seen, h.iterrows()):
         assert row["sweep"] == s and row == {k: logged[k] for k in row}
+
+
+class _OneWrong(learners.base.Learner):
+    """Outputs the batch's own codes with the first sequence's bits flipped: every sweep's
+    training accuracy is exactly (n - 1) / n."""
+    name = "one_wrong"
+    from learners.rnn import RNNConfig as Config
+    PARAMS = ("w",)
+
+    def init(self, task, rng):
+        return {"w": np.zeros(1)}
+
+    def forward(self, state, batch):
+        y = batch.targets.copy()
+        y[0] = -y[0]
+        return {"y": y}
+
+    def credit(self, state, batch, cache):
+        return {}
+
+    def update(self, state, grads):
+        return dict(state)
+
+
+class _Nameless(_OneWrong):
+    name = ""
+
+
+def test_converged_at_a_training_accuracy_of_exactly_the_criterion():
+    # 999 of 1000 training sequences right is train_acc == CONVERGED_ACC (0.999): converged
+    # at sweep 1; 19 of 20 is below it: never
+    big = harness.SequenceLookup(n_sequences=1001, n_train=1000)
+    r = harness.train(_OneWrong(), big, seed=0, sweeps=2, log_test=False)
+    assert r.history["train_acc"].tolist() == [harness.training.CONVERGED_ACC] * 2
+    assert r.converged_sweep == 1
+    r = harness.train(_OneWrong(), harness.SequenceLookup(), seed=0, sweeps=2)
+    assert r.history["train_acc"].tolist() == [0.95, 0.95] and r.converged_sweep is None
+
+
+def test_the_result_names_the_rule_or_its_class():
+    task = harness.SequenceLookup()
+    assert harness.train(_OneWrong(), task, sweeps=1).learner == "one_wrong"
+    assert harness.train(_Nameless(), task, sweeps=1).learner == "_Nameless"
+    assert harness.train(learners.get("bptt")(), task, sweeps=1).learner == "bptt"
