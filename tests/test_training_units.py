@@ -137,3 +137,27 @@ def test_the_result_names_the_rule_or_its_class():
     assert harness.train(_OneWrong(), task, sweeps=1).learner == "one_wrong"
     assert harness.train(_Nameless(), task, sweeps=1).learner == "_Nameless"
     assert harness.train(learners.get("bptt")(), task, sweeps=1).learner == "bptt"
+
+
+def test_every_field_of_the_result_is_what_it_names():
+    # the final network's scores, recomputed from its parameters; the baselines; the config;
+    # a wall time inside the call's own
+    import dataclasses
+    import time
+    task = harness.SequenceLookup()
+    L = learners.get("bptt").for_task(task, n_hidden=6)
+    t0 = time.perf_counter()
+    r = harness.train(L, task, seed=2, sweeps=3)
+    elapsed = time.perf_counter() - t0
+    final = {**r.state, **r.params}
+    for field, batch in (("train_acc", task.fixed_train_batch()), ("test_acc", task.test_batch()),
+                         ("unseen_acc", task.unseen_batch()),
+                         ("validation_acc", task.validation_batch())):
+        assert getattr(r, field) == accuracy(L.predict(final, batch), batch.targets), field
+    y = L.predict(final, task.test_batch())
+    assert np.array_equal(r.test_bit_acc, bit_accuracy(y, task.test_batch().targets))
+    assert r.test_bit_acc.shape == (3,)
+    assert r.baseline_unseen_acc == task.constant_code_baseline("unseen")[1]
+    assert r.majority_unseen_acc == task.majority_code_baseline("unseen")[1]
+    assert r.config == dataclasses.asdict(L.config) and r.config["n_hidden"] == 6
+    assert 0 < r.wall_s <= elapsed
