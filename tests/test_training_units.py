@@ -161,3 +161,33 @@ def test_every_field_of_the_result_is_what_it_names():
     assert r.majority_unseen_acc == task.majority_code_baseline("unseen")[1]
     assert r.config == dataclasses.asdict(L.config) and r.config["n_hidden"] == 6
     assert 0 < r.wall_s <= elapsed
+
+
+def test_a_task_of_the_wrong_type_is_named_in_the_error():
+    L = learners.get("bptt")()
+    for bad, kind in ((5, "int"), ("v1", "str"), ({}, "dict")):
+        with pytest.raises(TypeError, match=rf"^train\(\): task must be a harness.SequenceLookup "
+                                            rf"\(or None for the v1 task\), got {kind}$"):
+            harness.train(L, bad, sweeps=1)
+
+
+def test_run_update_shows_each_phase_its_own_output_in_order():
+    # observe sees the forward's cache, the credit's grads and the update's new state, the very
+    # objects the update made; phase tags the three phases in order (the tracked runner names
+    # arrays and attributes costs with these)
+    import contextlib
+    from harness.training import run_update
+    task = harness.SequenceLookup()
+    L = learners.get("bptt")()
+    state = L.init(task, np.random.default_rng(0))
+    seen, tags = [], []
+    new_state, cache = run_update(
+        L, state, task.fixed_train_batch(),
+        phase=lambda name: tags.append(name) or contextlib.nullcontext(),
+        observe=lambda name, out: seen.append((name, out)))
+    assert [n for n, _ in seen] == ["forward", "credit", "update"] == tags
+    assert seen[0][1] is cache and seen[2][1] is new_state
+    grads = L.credit(state, task.fixed_train_batch(), cache)
+    assert seen[1][1].keys() == grads.keys()
+    assert all(np.array_equal(seen[1][1][k], grads[k]) for k in grads)
+    assert all(np.array_equal(new_state[k], L.update(state, grads)[k]) for k in new_state)
