@@ -157,3 +157,34 @@ def test_the_engine_stays_inside_its_arrays():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "ok"
+
+
+def _renumberings(n_values: int, capacity: int) -> int:
+    """The timestamp renumberings (docs/engine.md) of a program of `n_values` pushes without
+    reads, every value kept: each push takes the next timestamp; when none is left the live
+    values (all of them) are renumbered 1..L and the capacity doubles until at least half of it,
+    and the push's slot, is free."""
+    newest, count = 0, 0
+    for live in range(n_values):
+        if newest + 1 > capacity:
+            newest, count = live, count + 1
+            while 2 * (live + 1) > capacity:
+                capacity *= 2
+        newest += 1
+    return count
+
+
+@pytest.mark.parametrize("capacity", [0, 1, 2, 3, 5, 64])
+def test_renumberings_follow_the_capacity_policy(capacity):
+    # programs of 1 to 40 pushes; a capacity below 1 is taken as 1 (the smallest usable one)
+    for n in range(1, 41):
+        p = ProgramBuilder(1)
+        values = [p.push() for _ in range(n)]
+        r = bytedmd_price(p.trace(keep=values), ts_capacity=capacity)
+        assert r.compactions == _renumberings(n, max(1, capacity)), n
+        assert r.cost == 0 and r.peak_live_bytes == n
+
+
+def test_the_renumbering_model_tells_the_smallest_capacities_apart():
+    assert [_renumberings(n, 1) for n in (2, 5, 17)] == [1, 2, 3]
+    assert [_renumberings(n, 2) for n in (2, 5, 17)] == [0, 1, 2]
