@@ -16,6 +16,7 @@ from metrics.engine import bytedmd_price
 from metrics.oracle import oracle_bytedmd
 from metrics.trace import ProgramBuilder, Trace
 from metrics.trace_store import SPILL_ENV
+from test_engine import random_trace
 
 
 def small_trace(width=1):
@@ -188,3 +189,15 @@ def test_renumberings_follow_the_capacity_policy(capacity):
 def test_the_renumbering_model_tells_the_smallest_capacities_apart():
     assert [_renumberings(n, 1) for n in (2, 5, 17)] == [1, 2, 3]
     assert [_renumberings(n, 2) for n in (2, 5, 17)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_per_phase_and_per_label_counts_are_exact_integers(labels):
+    # the documented int64 arrays (float64 would round totals past 2^53), summing to the totals
+    for width in (1, 4):                           # uniform widths, and mixed widths 1..4
+        r = bytedmd_price(random_trace(3, 200, 2, width, 0.3, labels))
+        for name in ("phase_cost", "phase_reads", "label_cost", "label_reads"):
+            assert getattr(r, name).dtype == np.int64, name
+        assert type(r.cost) is int and type(r.reads) is int
+        assert r.phase_cost.sum() == r.label_cost.sum() == r.cost > 0
+        assert r.phase_reads.sum() == r.label_reads.sum() == r.reads > 0
