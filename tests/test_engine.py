@@ -305,6 +305,8 @@ def test_streams_memory_mapped_chunks_and_spills(tmp_path):
 def test_empty_and_push_only_traces():
     r = bytedmd_price(Trace(chunks=[]))
     assert r.cost == 0 and r.reads == 0 and r.phase_cost.tolist() == [0]
+    d = bytedmd_price(Trace(chunks=[]), return_depths=True).depths
+    assert d.dtype == np.int64 and d.shape == (0,)
     p = ProgramBuilder(4)
     for _ in range(5):
         p.push()

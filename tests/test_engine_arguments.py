@@ -87,6 +87,8 @@ def test_malformed_traces_name_the_problem_in_one_line():
          "chunk 0: phase index 2 >= len(phase_names)"),
         (Trace.from_arrays([0, 1], [0], 1, label=np.array([0, 3]), label_names=["x", "y"]),
          "label index 3 >= len(label_names)"),
+        (Trace.from_arrays([0, 1], [0], 1, label=np.array([0, 2]), label_names=["x", "y"]),
+         "label index 2 >= len(label_names)"),                    # one past the last name
         (Trace.from_arrays([0, 1], [0], 1, label=np.array([0]), label_names=["x"]),
          "trace.label is shorter than the trace"),
     ]
