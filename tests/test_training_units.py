@@ -1,11 +1,15 @@
 """The training loop's scoring functions and argument checks, on hand-computed values (issue 8)."""
+import contextlib
+import dataclasses
+import time
+
 import numpy as np
 import pytest
 
 import harness
 import learners
 from harness.training import (DEFAULT_SWEEPS_FIXED, DEFAULT_SWEEPS_VARIABLE, accuracy,
-                              bit_accuracy, default_sweeps, mse_loss, sign_code)
+                              bit_accuracy, default_sweeps, mse_loss, run_update, sign_code)
 
 TARGETS = np.array([[1.0, -1.0, 1.0], [1.0, 1.0, 1.0], [-1.0, -1.0, -1.0], [1.0, -1.0, -1.0]])
 Y = np.array([[0.0, -0.5, 2.0],       # all three right (0 counts as +1)
@@ -117,7 +121,7 @@ class _OneWrong(learners.base.Learner):
         return dict(state)
 
 
-class _Nameless(_OneWrong):
+class _OneWrongNameless(_OneWrong):
     name = ""
 
 
@@ -135,15 +139,13 @@ def test_converged_at_a_training_accuracy_of_exactly_the_criterion():
 def test_the_result_names_the_rule_or_its_class():
     task = harness.SequenceLookup()
     assert harness.train(_OneWrong(), task, sweeps=1).learner == "one_wrong"
-    assert harness.train(_Nameless(), task, sweeps=1).learner == "_Nameless"
+    assert harness.train(_OneWrongNameless(), task, sweeps=1).learner == "_OneWrongNameless"
     assert harness.train(learners.get("bptt")(), task, sweeps=1).learner == "bptt"
 
 
 def test_every_field_of_the_result_is_what_it_names():
     # the final network's scores, recomputed from its parameters; the baselines; the config;
     # a wall time inside the call's own
-    import dataclasses
-    import time
     task = harness.SequenceLookup()
     L = learners.get("bptt").for_task(task, n_hidden=6)
     t0 = time.perf_counter()
@@ -175,8 +177,6 @@ def test_run_update_shows_each_phase_its_own_output_in_order():
     # observe sees the forward's cache, the credit's grads and the update's new state, the very
     # objects the update made; phase tags the three phases in order (the tracked runner names
     # arrays and attributes costs with these)
-    import contextlib
-    from harness.training import run_update
     task = harness.SequenceLookup()
     L = learners.get("bptt")()
     state = L.init(task, np.random.default_rng(0))
