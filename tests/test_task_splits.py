@@ -1,4 +1,6 @@
 """The unseen pool's split into validation (tuning only) and the reported unseen part."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -218,3 +220,26 @@ def test_data_set_batches_keep_each_sequence_fixed_timing():
             assert np.array_equal(seg, eye[held][None])
     # the draws are not all ones, so a batch without its timings would differ
     assert t.test_timings.max() > 1
+
+
+def test_baselines_on_parts_of_one_and_of_no_sequence():
+    # a pool of one sequence (2 letters x 3 positions less the 7 drawn): one part holds it, the
+    # other is empty; both baselines score the one-sequence part and give NaN, without a
+    # warning, for the empty one; the default split is the reported unseen part
+    t = SequenceLookup(n_letters=2, length=3, n_sequences=7, n_train=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for split in ("unseen", "validation"):
+            seqs = t._split_sequences(split)
+            code, acc = t.majority_code_baseline(split)
+            best, best_acc = t.constant_code_baseline(split)
+            if len(seqs) == 0:
+                assert np.isnan(acc) and np.isnan(best_acc)
+                continue
+            own = t.targets(seqs)[0]
+            assert acc == float(np.array_equal(code, own))
+            assert best_acc == 1.0 and np.array_equal(best, own)
+    for task in (t, SequenceLookup()):
+        for baseline in (task.majority_code_baseline, task.constant_code_baseline):
+            (code, acc), (u_code, u_acc) = baseline(), baseline("unseen")
+            assert np.array_equal([*code, acc], [*u_code, u_acc], equal_nan=True)
