@@ -233,8 +233,9 @@ def test_baselines_on_parts_of_one_and_of_no_sequence():
             seqs = t._split_sequences(split)
             code, acc = t.majority_code_baseline(split)
             best, best_acc = t.constant_code_baseline(split)
-            if len(seqs) == 0:
+            if len(seqs) == 0:                 # no best code either: a float NaN code
                 assert np.isnan(acc) and np.isnan(best_acc)
+                assert best.dtype == np.float64 and np.isnan(best).all()
                 continue
             own = t.targets(seqs)[0]
             assert acc == float(np.array_equal(code, own))
