@@ -84,8 +84,10 @@ def test_named_bad_hyperparameters(kw, name, words):
 
 
 def test_train_and_measure_reject_a_non_task():
-    with pytest.raises(TypeError, match=r"train\(\): task must be a harness.SequenceLookup"):
-        harness.train(learners.get("bptt")(), task="task")
+    for bad, kind in (("task", "str"), (5, "int"), ({}, "dict")):     # named by its type
+        with pytest.raises(TypeError, match=rf"^train\(\): task must be a harness.SequenceLookup "
+                                            rf"\(or None for the v1 task\), got {kind}$"):
+            harness.train(learners.get("bptt")(), task=bad, sweeps=1)
     with pytest.raises(TypeError, match=r"measure_update\(\): task must be"):
         measure_update(learners.get("bptt")(), task=3)
 
