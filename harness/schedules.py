@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.task import TARGET_KINDS, Batch
+from learners.base import rule_name
 
 SCHEDULES = ("batched", "per_sequence", "online")
 
@@ -66,7 +67,7 @@ def supported(learner) -> tuple:
 
 def check_schedule(learner, schedule) -> str:
     """`schedule` if the learner supports it; a one-line ValueError naming what it supports."""
-    name = getattr(learner, "name", "") or type(learner).__name__
+    name = rule_name(learner)
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; schedules are {', '.join(SCHEDULES)}")
     if schedule not in supported(learner):
@@ -83,7 +84,7 @@ def target_kinds(learner) -> tuple:
 def check_targets(learner, kind) -> str:
     """`kind` ("final" or "per_step", harness.task) if the learner supports it; a one-line
     ValueError naming the rule and the kinds it supports."""
-    name = getattr(learner, "name", "") or type(learner).__name__
+    name = rule_name(learner)
     if kind not in TARGET_KINDS:
         raise ValueError(f"unknown target kind {kind!r}; kinds are {', '.join(TARGET_KINDS)}")
     if kind not in target_kinds(learner):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from harness.task import Batch, SequenceLookup
+from learners.base import rule_name
 
 CONVERGED_ACC = 0.999
 DEFAULT_SWEEPS_FIXED = 800
@@ -173,7 +174,7 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
                                    or not isinstance(eval_every, (int, np.integer))
                                    or eval_every <= 0):
         raise ValueError(f"eval_every must be a positive integer or None, got {eval_every!r}")
-    name = learner.name or type(learner).__name__     # a rule without a name: its class's
+    name = rule_name(learner)
     t0 = time.perf_counter()
     state = learner.init(task, np.random.default_rng(seed))
     timing_rng = task.timing_rng(seed) if task.variable_timing else None

@@ -90,7 +90,7 @@ class Learner:
         LookupError naming the rule when it has no tuned configuration."""
         entry = _tuned_table().get(cls.name)
         if entry is None:
-            raise LookupError(f"learner {cls.name or cls.__name__!r} has no tuned configuration in "
+            raise LookupError(f"learner {rule_name(cls)!r} has no tuned configuration in "
                               f"learners/tuned.json (run python -m studies.tune --adopt)")
         return dict(entry["hyper"])
 
@@ -139,6 +139,13 @@ class Learner:
 
     def predict(self, state: dict, batch):
         return self.forward(state, batch)["y"]
+
+
+def rule_name(learner) -> str:
+    """A rule's name in messages and results (a learner instance or class): its `name`, or its
+    class's name when it has none."""
+    cls = learner if isinstance(learner, type) else type(learner)
+    return getattr(learner, "name", "") or cls.__name__
 
 
 def short_repr(v) -> str:

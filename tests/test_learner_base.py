@@ -145,3 +145,13 @@ def test_a_rule_without_a_dataclass_config_is_named_in_the_error():
         with pytest.raises(TypeError) as e:
             cls()
         assert str(e.value) == f"{cls.__name__} must define a dataclass `Config`"
+
+
+def test_a_rule_is_named_by_its_name_or_else_its_class():
+    """rule_name, for messages and results: an instance or a class alike."""
+    class Nameless(learners.get("bptt")):
+        name = ""
+    for rule in (learners.get("bptt"), learners.get("bptt")()):
+        assert base.rule_name(rule) == "bptt"
+    for rule in (Nameless, Nameless()):
+        assert base.rule_name(rule) == "Nameless"
