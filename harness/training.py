@@ -29,11 +29,14 @@ DEFAULT_SWEEPS_VARIABLE = 2000
 
 
 class DivergenceError(RuntimeError):
-    """The learner's loss became NaN or infinite; `sweep` is the 1-based sweep where it did."""
+    """The learner's loss became NaN or infinite; `sweep` is the 1-based sweep where it did.
+    `what` replaces "loss became ..." in the message when something else did (the final
+    weights, which no later loss sees)."""
 
-    def __init__(self, learner_name: str, sweep: int, loss: float):
+    def __init__(self, learner_name: str, sweep: int, loss: float, what: str | None = None):
         self.sweep, self.loss = sweep, loss
-        super().__init__(f"learner {learner_name!r} diverged: loss became {loss} at sweep {sweep}")
+        what = what or f"loss became {loss}"
+        super().__init__(f"learner {learner_name!r} diverged: {what} at sweep {sweep}")
 
 
 def plain(x) -> np.ndarray:
@@ -214,7 +217,8 @@ def train(learner, task: SequenceLookup | None = None, seed: int = 0, sweeps: in
     tracked_state, state = state, plain_state(state)
     for k, v in state.items():
         if not np.all(np.isfinite(v)):
-            raise DivergenceError(name, sweeps, float("nan"))
+            raise DivergenceError(name, sweeps, float("nan"),
+                                  f"{k!r} became non-finite in the update")
     train_b = task.fixed_train_batch()
     unseen_b = task.unseen_batch()
     val_b = task.validation_batch()
