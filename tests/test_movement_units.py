@@ -326,6 +326,8 @@ def test_results_frame_keeps_the_columns_asked_for_and_integer_columns():
     assert list(df.columns) == ["learner", "seed", "bytedmd_per_update", "ard", "error"]
     assert str(df["bytedmd_per_update"].dtype) == "Int64" and str(df["ard"].dtype) == "float64"
     assert df["error"].tolist()[4] == "boom" and len(df) == 6
+    empty = results_frame([], ["learner", "seed", "bytedmd_per_update"])   # no run to report
+    assert empty.empty and list(empty.columns) == ["learner", "seed", "bytedmd_per_update", "error"]
 
 
 def test_unmeasured_runs_take_the_median_when_programs_differ_and_say_so():
@@ -396,7 +398,11 @@ def test_history_and_curves_number_sweeps_from_one_with_the_cost_before_each():
     assert c[c["learner"] == "r"]["bytedmd_cumulative"].tolist() == [0, 7, 14]
     assert c[c["learner"] == "s"]["bytedmd_cumulative"].isna().all()   # no per-update figure
     assert list(c.columns[:3]) == ["learner", "seed", "sweep"] and set(c["learner"]) == {"r", "s"}
-    assert curves_frame([row])["bytedmd_cumulative"].isna().all()      # no frame of costs
+    assert str(c["bytedmd_cumulative"].dtype) == "Int64"
+    assert c.index.tolist() == list(range(6))              # one row label per row, not per run
+    alone = curves_frame([row])                            # no frame of costs
+    assert alone["bytedmd_cumulative"].isna().all()
+    assert str(alone["bytedmd_cumulative"].dtype) == "Int64"       # integers when known, or NA
     none = curves_frame([failed])
     assert none.empty and list(none.columns) == ["learner", "seed", "sweep", "loss", "train_acc",
                                                  "test_acc", "bytedmd_cumulative"]
