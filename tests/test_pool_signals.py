@@ -3,6 +3,7 @@ SIGINT at that instant, deterministically): in the parent, between the fork and 
 registration, it must still stop that child (not leave it running, holding the study's output
 pipes open); in the child, before the child has set SIGINT to ignored, it must not kill the
 job."""
+import json
 import os
 import signal
 import time
@@ -23,6 +24,13 @@ def _hang(log):
 
 def _write(log):
     Path(log).write_text("ran")
+
+
+def _write_signal_state(log):
+    blocked = sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    Path(log).write_text(json.dumps({"blocked": blocked,
+                                     "sigint_ignored": signal.getsignal(signal.SIGINT)
+                                     == signal.SIG_IGN}))
 
 
 def _fork_then_interrupt(monkeypatch, side, forked):
@@ -100,3 +108,23 @@ def test_the_parents_signal_mask_is_restored(tmp_path):
         assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before | {signal.SIGUSR1}
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def test_a_job_runs_with_sigint_ignored_and_the_callers_signal_mask(tmp_path):
+    """SIGINT is blocked around each start, so the child inherits the block; the child ignores
+    SIGINT and then undoes the block: a job, and every process it starts (they inherit the mask),
+    sees the caller's mask, so a handler it installs for SIGINT or any other blocked-at-start
+    signal is not silently deferred forever."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})     # the caller's own block
+    try:
+        log = tmp_path / "state.json"
+        reports = []
+        run_jobs([(str(log),)], _write_signal_state, workers=1,
+                 on_exit=lambda job, cause: reports.append(cause))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    assert reports == [None]
+    state = json.loads(log.read_text())
+    assert state == {"blocked": sorted(int(s) for s in before | {signal.SIGUSR1}),
+                     "sigint_ignored": True}
