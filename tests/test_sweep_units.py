@@ -65,6 +65,8 @@ def test_a_runner_is_module_colon_function_and_a_bad_one_is_named():
         resolve("harness.sweep:nope")
     with pytest.raises(ValueError, match=r"^runner 'no_such_module_x:f': "):
         resolve("no_such_module_x:f")
+    with pytest.raises(ValueError, match=r"^runner 'harness.sweep': "):    # no colon
+        resolve("harness.sweep")
 
 
 def test_tasks_are_built_once_per_parameter_set_and_report_their_init_parameters():
@@ -137,6 +139,21 @@ def test_source_hashes_cover_each_file_name_and_content(tmp_path):
     assert sweep._sha256_files([a, b]) != sweep._sha256_files([b, a])
     a.write_text("x = 2\n")
     assert sweep._sha256_files([a]) != h
+
+
+def test_source_hashes_do_not_depend_on_where_the_checkout_lives(tmp_path, monkeypatch):
+    """Files inside the project are named by their path in it: a copy of the project elsewhere
+    (another clone, a moved results folder's machine) hashes the same and resumes the same
+    runs; a file outside it is named by its whole path."""
+    hashes = []
+    for where in ("one", "two"):
+        f = tmp_path / where / "harness" / "a.py"
+        f.parent.mkdir(parents=True)
+        f.write_text("x = 1\n")
+        monkeypatch.setattr(sweep, "ROOT", tmp_path / where)
+        hashes.append(sweep._sha256_files([f]))
+    assert hashes[0] == hashes[1]
+    assert sweep._sha256_files([tmp_path / "one" / "harness" / "a.py"]) != hashes[1]  # outside
 
 
 def test_git_state_names_the_commit_or_none_outside_a_repository(tmp_path, monkeypatch):
