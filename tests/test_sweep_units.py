@@ -124,6 +124,10 @@ def test_spec_keys_name_the_learner_and_seed_and_hash_the_rest():
     assert k == spec_key(resolve_spec({"learner": "bptt", "seed": 3}))
     assert k != spec_key({"learner": "bptt", "seed": 4})
     assert spec_key({"learner": "bptt"}).startswith("bptt-s0-")
+    r = resolve_spec({"learner": "bptt", "seed": 3, "hyper": {"momentum": 0.5, "clip": 1.0}})
+    shuffled = {k: ({kk: r[k][kk] for kk in reversed(list(r[k]))} if isinstance(r[k], dict)
+                    else r[k]) for k in reversed(list(r))}             # the same spec, keys reordered
+    assert list(shuffled) != list(r) and spec_key(shuffled) == spec_key(r)
     outside = spec_key({"learner": "test_sweep_units:NeedsHyper", "hyper": {"lr": 0.05}})
     assert outside.startswith("test_sweep_units_NeedsHyper-s0-")   # a safe file name
 
@@ -243,6 +247,12 @@ def test_run_files_of_another_schema_spec_or_without_results_are_refused(tmp_pat
     del row["value"]
     path.write_text(json.dumps(row))
     assert check_run_file(path, spec, key) == (None, "result fields missing: value")
+    trained = resolve_spec({"learner": "bptt", "seed": 1})   # the training runner's fields
+    other = tmp_path / "trained.json"
+    other.write_text(json.dumps({"schema": SCHEMA, "key": spec_key(trained), "spec": trained,
+                                 "error": None, "updates": 3}))
+    assert check_run_file(other, trained, spec_key(trained)) == (
+        None, "result fields missing: train_acc, test_acc, unseen_acc, converged_sweep")
     row["error"] = "RuntimeError: x"                   # a failed run has no result fields
     path.write_text(json.dumps(row))
     assert check_run_file(path, spec, key) == (row, None)
