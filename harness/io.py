@@ -34,19 +34,19 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def atomic_write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True, default=_jsonable) + "\n")
+    return atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True, default=json_default) + "\n")
 
 
 def atomic_write_csv(path, frame) -> Path:
     return atomic_write_text(path, frame.to_csv(index=False))
 
 
-def _jsonable(o):
+def json_default(o):
+    """json.dumps' `default` for numpy values: a numpy integer, float or bool as the Python
+    number or bool it holds, an array as nested lists; anything else is a TypeError."""
     import numpy as np
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
+    if isinstance(o, (np.integer, np.floating, np.bool_)):
+        return o.item()
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serializable: {type(o).__name__}")

@@ -37,7 +37,7 @@ import time
 import traceback
 from pathlib import Path
 
-from harness.io import atomic_write_json
+from harness.io import atomic_write_json, json_default
 from harness.pool import Interrupted, one_blas_thread, run_jobs
 
 DEFAULT_RUNNER = "harness.sweep:train_run"
@@ -116,7 +116,15 @@ def make_learner(spec: dict, task):
 
 
 def _plain(obj):
-    return json.loads(json.dumps(obj, sort_keys=True, default=str))
+    """obj as JSON values: numpy numbers and arrays as the Python numbers and lists they hold
+    (a seed from np.arange or a rate from np.logspace stays a number), anything else JSON
+    cannot hold as its str()."""
+    def value(o):
+        try:
+            return json_default(o)
+        except TypeError:
+            return str(o)
+    return json.loads(json.dumps(obj, sort_keys=True, default=value))
 
 
 def resolve_spec(spec: dict) -> dict:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -96,6 +97,15 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         atomic_write_json(p, {"a": object()})
     assert json.loads(p.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["x.json"]
+
+
+def test_numpy_values_are_written_as_the_json_numbers_they_hold(tmp_path):
+    from harness.io import atomic_write_json
+    p = tmp_path / "x.json"
+    atomic_write_json(p, {"i": np.int64(3), "f": np.float32(0.5), "b": np.bool_(True),
+                          "a": np.arange(2)})
+    assert json.loads(p.read_text()) == {"i": 3, "f": 0.5, "b": True, "a": [0, 1]}
+    assert isinstance(json.loads(p.read_text())["i"], int)
 
 
 def test_stale_outputs_of_an_earlier_run_are_removed(tmp_path, capsys):

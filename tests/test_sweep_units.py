@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness import sweep
@@ -96,6 +97,17 @@ def test_a_resolved_spec_holds_everything_that_determines_the_run():
     assert resolve_spec({"learner": "bptt", "seed": 4, "runner": "m:f"})["runner"] == "m:f"
 
 
+def test_numpy_values_in_a_spec_stay_the_numbers_they_hold():
+    """A seed from np.arange or a rate from a numpy grid: the resolved spec holds the Python
+    number (not its str(), which the run would then refuse), with the key of the plain spec."""
+    spec = {"learner": "bptt", "seed": np.int64(3), "sweeps": np.int64(1),
+            "hyper": {"momentum": np.float64(0.5), "clip": np.float32(2.0)}}
+    plain = {"learner": "bptt", "seed": 3, "sweeps": 1, "hyper": {"momentum": 0.5, "clip": 2.0}}
+    r = resolve_spec(spec)
+    assert r == resolve_spec(plain) and type(r["seed"]) is int and spec_key(spec) == spec_key(plain)
+    assert execute(spec)["error"] is None
+
+
 def test_a_hyperparameter_equal_in_value_but_not_in_type_is_kept():
     r = resolve_spec({"learner": "bptt", "hyper": {"clip": 5}})     # default clip 5.0
     assert r["hyper"] == {"clip": 5} and isinstance(r["hyper"]["clip"], int)
@@ -126,7 +138,7 @@ def test_spec_keys_name_the_learner_and_seed_and_hash_the_rest():
     assert spec_key({"learner": "bptt"}).startswith("bptt-s0-")
     r = resolve_spec({"learner": "bptt", "seed": 3, "hyper": {"momentum": 0.5, "clip": 1.0}})
     shuffled = {k: ({kk: r[k][kk] for kk in reversed(list(r[k]))} if isinstance(r[k], dict)
-                    else r[k]) for k in reversed(list(r))}             # the same spec, keys reordered
+                    else r[k]) for k in reversed(list(r))}    # the same spec, reordered
     assert list(shuffled) != list(r) and spec_key(shuffled) == spec_key(r)
     outside = spec_key({"learner": "test_sweep_units:NeedsHyper", "hyper": {"lr": 0.05}})
     assert outside.startswith("test_sweep_units_NeedsHyper-s0-")   # a safe file name
