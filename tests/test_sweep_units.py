@@ -97,7 +97,7 @@ def test_a_resolved_spec_holds_everything_that_determines_the_run():
     assert resolve_spec({"learner": "bptt", "seed": 4, "runner": "m:f"})["runner"] == "m:f"
 
 
-def test_numpy_values_in_a_spec_stay_the_numbers_they_hold():
+def test_numpy_values_in_a_spec_stay_the_numbers_they_hold_and_others_their_text():
     """A seed from np.arange or a rate from a numpy grid: the resolved spec holds the Python
     number (not its str(), which the run would then refuse), with the key of the plain spec."""
     spec = {"learner": "bptt", "seed": np.int64(3), "sweeps": np.int64(1),
@@ -106,6 +106,8 @@ def test_numpy_values_in_a_spec_stay_the_numbers_they_hold():
     r = resolve_spec(spec)
     assert r == resolve_spec(plain) and type(r["seed"]) is int and spec_key(spec) == spec_key(plain)
     assert execute(spec)["error"] is None
+    other = resolve_spec({"runner": "test_sweep_units:value_run", "out": Path("a") / "b"})
+    assert other["out"] == str(Path("a") / "b")       # what JSON cannot hold: its str()
 
 
 def test_a_hyperparameter_equal_in_value_but_not_in_type_is_kept():
