@@ -2,9 +2,11 @@
 its key, how a run's failure becomes its row, which run files are trusted (each refusal and its
 reason), and what the sweep logs, skips, retries and refuses."""
 import dataclasses
+import io
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +318,23 @@ def test_the_sweep_logs_its_plan_and_each_run_and_resumes(tmp_path):
     again = run_sweep(_specs(0, 1), tmp_path, workers=3, progress=False, log=lines.append)
     assert again == rows
     assert lines == [f"runs: 2 runs, 2 already finished in {runs}, 0 to run (3 worker processes)"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_on_a_terminal_the_sweep_shows_a_bar_by_default_instead_of_a_line_per_run(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    lines = []
+    rows = run_sweep(_specs(0, 1), tmp_path, workers=1, log=lines.append)
+    assert [r["value"] for r in rows] == [0, 10]
+    assert len(lines) == 1 and lines[0].startswith("runs: 2 runs, 0 already finished")
+    assert re.search(r"runs: 100%.*\b2/2 ", sys.stderr.getvalue())
+    run_sweep(_specs(2), tmp_path, workers=1, log=lines.append, progress=False)
+    assert len(lines) == 3 and lines[2].startswith("[1/1] run-s2-")      # asked for lines
 
 
 def test_failed_runs_are_logged_by_their_first_line_and_retried_unless_told(tmp_path):
