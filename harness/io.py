@@ -34,7 +34,8 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def atomic_write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True, default=json_default) + "\n")
+    text = json.dumps(obj, indent=1, sort_keys=True, default=json_default)
+    return atomic_write_text(path, text + "\n")
 
 
 def atomic_write_csv(path, frame) -> Path:

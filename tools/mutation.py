@@ -91,11 +91,10 @@ TRACKING_TESTS = ["tests/test_tracking_rearranging.py", "tests/test_tracking.py"
                   "tests/test_tracking_correctness.py",
                   "tests/test_tracking_coverage.py", "tests/test_plain_operands.py",
                   "tests/test_escape_edges.py"]
+POOL_TESTS = ["tests/test_pool.py", "tests/test_pool_edges.py", "tests/test_pool_signals.py"]
 FRESH_PROCESS_TESTS = {
-    "harness.pool.x__child": ["tests/test_pool.py", "tests/test_pool_edges.py",
-                              "tests/test_pool_signals.py"],
-    "harness.pool.x__die_with_parent": ["tests/test_pool.py", "tests/test_pool_edges.py",
-                                        "tests/test_pool_signals.py"],
+    "harness.pool.x__child": POOL_TESTS,
+    "harness.pool.x__die_with_parent": POOL_TESTS,
     **{f"metrics.tracking.{f}": TRACKING_TESTS for f in (
         "registry.x_implements", "registry.x_implements_ufuncs", "rearranging.x__single",
         "rearranging.x__sequence", "rearranging.x__like", "rearranging.x__query",
