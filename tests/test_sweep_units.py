@@ -325,7 +325,7 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_the_sweep_shows_a_bar_by_default_instead_of_a_line_per_run(
+def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(
         tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stderr", _Terminal())
     lines = []
@@ -335,6 +335,9 @@ def test_on_a_terminal_the_sweep_shows_a_bar_by_default_instead_of_a_line_per_ru
     assert re.search(r"runs: 100%.*\b2/2 ", sys.stderr.getvalue())
     run_sweep(_specs(2), tmp_path, workers=1, log=lines.append, progress=False)
     assert len(lines) == 3 and lines[2].startswith("[1/1] run-s2-")      # asked for lines
+    monkeypatch.setattr(sys, "stderr", io.StringIO())                   # not a terminal
+    run_sweep(_specs(3), tmp_path, workers=1, log=lines.append)
+    assert len(lines) == 5 and lines[4].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
 
 
 def test_failed_runs_are_logged_by_their_first_line_and_retried_unless_told(tmp_path):
@@ -371,10 +374,13 @@ def test_a_worker_that_exits_without_its_result_is_a_failed_run(tmp_path):
     assert saved["error"] == rows[0]["error"]
 
 
-def test_the_default_worker_count_is_the_number_of_cores(tmp_path):
+def test_the_default_worker_count_is_the_number_of_cores(tmp_path, monkeypatch):
     lines = []
     run_sweep(_specs(0), tmp_path, progress=False, log=lines.append)
     assert lines[0].endswith(f"({os.cpu_count()} worker processes)")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)      # the count cannot be determined
+    run_sweep(_specs(1), tmp_path, progress=False, log=lines.append)
+    assert lines[2].endswith("(1 worker processes)")
 
 
 # ---- the plain training run, and a run saved by the process that ran it ---------------------------
