@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -325,11 +326,20 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(
-        tmp_path, monkeypatch):
+def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monkeypatch):
+    """The bar's tqdm starts no monitor thread: the workers fork while the bar is open."""
     monkeypatch.setattr(sys, "stderr", _Terminal())
+    threads_at_fork = []
+
+    def run_jobs(*args, **kwargs):         # the bar exists by now; the workers fork in here
+        threads_at_fork.extend(threading.enumerate())
+        return real_run_jobs(*args, **kwargs)
+    real_run_jobs = sweep.run_jobs
+    monkeypatch.setattr(sweep, "run_jobs", run_jobs)
     lines = []
     rows = run_sweep(_specs(0, 1), tmp_path, workers=1, log=lines.append)
+    assert threads_at_fork and all(type(t).__name__ != "TMonitor"
+                                  for t in threads_at_fork)   # tqdm's monitor thread
     assert [r["value"] for r in rows] == [0, 10]
     assert len(lines) == 1 and lines[0].startswith("runs: 2 runs, 0 already finished")
     assert re.search(r"runs: 100%.*\b2/2 ", sys.stderr.getvalue())
