@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -328,7 +329,9 @@ class _Terminal(io.StringIO):
 
 def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monkeypatch):
     """The bar's tqdm starts no monitor thread: the workers fork while the bar is open."""
-    monkeypatch.setattr(sys, "stderr", _Terminal())
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", terminal)    # the bar's own lines, whichever stream
     threads_at_fork = []
 
     def run_jobs(*args, **kwargs):         # the bar exists by now; the workers fork in here
@@ -342,12 +345,35 @@ def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monke
                                   for t in threads_at_fork)   # tqdm's monitor thread
     assert [r["value"] for r in rows] == [0, 10]
     assert len(lines) == 1 and lines[0].startswith("runs: 2 runs, 0 already finished")
-    assert re.search(r"runs: 100%.*\b2/2 ", sys.stderr.getvalue())
+    assert re.search(r"runs: 100%.*\b2/2 ", terminal.getvalue())
+    assert re.search(r"\brun/s|s/run\b", terminal.getvalue())             # counted in runs
+    terminal.seek(0)
+    terminal.truncate()
+    rows = run_sweep(_specs(0, 4) + _specs(5, runner="raising_run"), tmp_path, workers=1,
+                     log=lines.append, desc="again")           # one finished, two to run
+    shown = terminal.getvalue()
+    assert re.search(r"again:  33%.*\b1/3 ", shown)                   # starts at the finished
+    assert re.search(r"again: 100%.*\b3/3 ", shown) and "4/3" not in shown
+    assert f"run {rows[2]['key']} FAILED: ValueError: bad thing\n" in shown   # a failure, named
+    assert f"run {rows[1]['key']}" not in shown and len(lines) == 2            # a success, not
     run_sweep(_specs(2), tmp_path, workers=1, log=lines.append, progress=False)
-    assert len(lines) == 3 and lines[2].startswith("[1/1] run-s2-")      # asked for lines
+    assert len(lines) == 4 and lines[3].startswith("[1/1] run-s2-")      # asked for lines
     monkeypatch.setattr(sys, "stderr", io.StringIO())                   # not a terminal
     run_sweep(_specs(3), tmp_path, workers=1, log=lines.append)
-    assert len(lines) == 5 and lines[4].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
+    assert len(lines) == 6 and lines[5].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
+
+
+def test_the_time_left_is_the_mean_time_per_finished_run_times_the_runs_left(tmp_path,
+                                                                            monkeypatch):
+    ticks = iter(range(0, 1000, 10))               # the sweep's clock: 10 s per reading
+
+    class Clock:
+        perf_counter = staticmethod(time.perf_counter)
+        monotonic = staticmethod(lambda: next(ticks))
+    monkeypatch.setattr(sweep, "time", Clock)
+    lines = []
+    run_sweep(_specs(0, 1, 2), tmp_path, workers=1, progress=False, log=lines.append)
+    assert [re.search(r"about (\d+) s left", x).group(1) for x in lines[1:]] == ["20", "10", "0"]
 
 
 def test_failed_runs_are_logged_by_their_first_line_and_retried_unless_told(tmp_path):
