@@ -363,17 +363,19 @@ def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monke
     assert len(lines) == 6 and lines[5].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
 
 
-def test_the_time_left_is_the_mean_time_per_finished_run_times_the_runs_left(tmp_path,
-                                                                            monkeypatch):
-    ticks = iter(range(0, 1000, 10))               # the sweep's clock: 10 s per reading
+def test_a_run_line_shows_its_time_and_the_time_left(tmp_path, monkeypatch):
+    """The time left: the mean time per finished run times the runs left."""
+    ticks = iter(range(100, 1000, 10))             # the sweep's clock: 10 s per reading
+    run_ticks = iter(np.arange(0, 100, 2.5))       # a run's: each forked run reads 0, 2.5
 
     class Clock:
-        perf_counter = staticmethod(time.perf_counter)
+        perf_counter = staticmethod(lambda: float(next(run_ticks)))
         monotonic = staticmethod(lambda: next(ticks))
     monkeypatch.setattr(sweep, "time", Clock)
     lines = []
     run_sweep(_specs(0, 1, 2), tmp_path, workers=1, progress=False, log=lines.append)
-    assert [re.search(r"about (\d+) s left", x).group(1) for x in lines[1:]] == ["20", "10", "0"]
+    shown = [re.search(r"\((.*)\)$", x).group(1) for x in lines[1:]]
+    assert shown == [f"2.5 s; about {left} s left" for left in (20, 10, 0)]   # run's own time
 
 
 def test_failed_runs_are_logged_by_their_first_line_and_retried_unless_told(tmp_path):
