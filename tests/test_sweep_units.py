@@ -46,6 +46,15 @@ def silent_exit_run(spec):
     os._exit(0)                      # exits cleanly without writing its result
 
 
+def fails_then_crashes_run(spec):
+    """Raises on its first attempt, then its worker dies with exit code 3 on the next."""
+    tried = Path(spec["attempts"])
+    if tried.exists():
+        os._exit(3)
+    tried.touch()
+    raise ValueError("first attempt")
+
+
 class NeedsHyper(BPTT):
     """A rule that cannot be built without a hyperparameter (for_task() alone raises)."""
     name = ""
@@ -410,6 +419,20 @@ def test_a_worker_that_exits_without_its_result_is_a_failed_run(tmp_path):
     assert rows[0]["error"] == "the run wrote no result (unreadable (No such file or directory))"
     saved = json.loads((tmp_path / "runs" / f"{rows[0]['key']}.json").read_text())
     assert saved["error"] == rows[0]["error"]
+
+
+
+def test_a_retried_run_whose_worker_dies_reports_this_attempt_not_the_file_on_disk(tmp_path):
+    specs = [dict(_specs(0, runner="fails_then_crashes_run")[0], attempts=str(tmp_path / "a"))]
+    first = run_sweep(specs, tmp_path, workers=1, progress=False, log=quiet)
+    assert first[0]["error"].startswith("ValueError: first attempt")
+    lines = []
+    again = run_sweep(specs, tmp_path, workers=1, progress=False, log=lines.append)  # retried
+    assert again[0]["error"] == "worker process exited with code 3"
+    saved = json.loads((tmp_path / "runs" / f"{again[0]['key']}.json").read_text())
+    assert saved["error"] == again[0]["error"]
+    assert re.fullmatch(rf"\[1/1\] {again[0]['key']} FAILED: worker process exited with code 3 "
+                        r"\(0\.0 s; about 0 s left\)", lines[1])          # no time of its own
 
 
 def test_the_default_worker_count_is_the_number_of_cores(tmp_path, monkeypatch):
