@@ -336,7 +336,8 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monkeypatch):
+def test_on_a_terminal_the_default_is_a_bar_counting_runs_and_naming_failures(tmp_path,
+                                                                           monkeypatch):
     """The bar's tqdm starts no monitor thread: the workers fork while the bar is open."""
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
@@ -365,11 +366,17 @@ def test_a_bar_by_default_on_a_terminal_only_else_a_line_per_run(tmp_path, monke
     assert re.search(r"again: 100%.*\b3/3 ", shown) and "4/3" not in shown
     assert f"run {rows[2]['key']} FAILED: ValueError: bad thing\n" in shown   # a failure, named
     assert f"run {rows[1]['key']}" not in shown and len(lines) == 2            # a success, not
+
+
+def test_elsewhere_or_when_asked_a_line_per_run_instead_of_a_bar(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    lines = []
     run_sweep(_specs(2), tmp_path, workers=1, log=lines.append, progress=False)
-    assert len(lines) == 4 and lines[3].startswith("[1/1] run-s2-")      # asked for lines
+    assert len(lines) == 2 and lines[1].startswith("[1/1] run-s2-")      # asked for lines
+    assert not sys.stderr.getvalue()
     monkeypatch.setattr(sys, "stderr", io.StringIO())                   # not a terminal
     run_sweep(_specs(3), tmp_path, workers=1, log=lines.append)
-    assert len(lines) == 6 and lines[5].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
+    assert len(lines) == 4 and lines[3].startswith("[1/1] run-s3-") and not sys.stderr.getvalue()
 
 
 def test_a_run_line_shows_its_time_and_the_time_left(tmp_path, monkeypatch):
@@ -419,7 +426,6 @@ def test_a_worker_that_exits_without_its_result_is_a_failed_run(tmp_path):
     assert rows[0]["error"] == "the run wrote no result (unreadable (No such file or directory))"
     saved = json.loads((tmp_path / "runs" / f"{rows[0]['key']}.json").read_text())
     assert saved["error"] == rows[0]["error"]
-
 
 
 def test_a_retried_run_whose_worker_dies_reports_this_attempt_not_the_file_on_disk(tmp_path):
