@@ -102,7 +102,7 @@ def _task(blob: str):
 
 
 def make_task(task_kwargs: dict | None):
-    return _task(json.dumps(task_kwargs or {}, sort_keys=True))
+    return _task(json.dumps(task_kwargs or {}, sort_keys=True, default=json_default))
 
 
 def task_params(task) -> dict:

@@ -114,8 +114,10 @@ def test_numpy_values_in_a_spec_stay_the_numbers_they_hold_and_others_their_text
     """A seed from np.arange or a rate from a numpy grid: the resolved spec holds the Python
     number (not its str(), which the run would then refuse), with the key of the plain spec."""
     spec = {"learner": "bptt", "seed": np.int64(3), "sweeps": np.int64(1),
-            "hyper": {"momentum": np.float64(0.5), "clip": np.float32(2.0)}}
-    plain = {"learner": "bptt", "seed": 3, "sweeps": 1, "hyper": {"momentum": 0.5, "clip": 2.0}}
+            "hyper": {"momentum": np.float64(0.5), "clip": np.float32(2.0)},
+            "task": {"n_train": np.int64(19)}}
+    plain = {"learner": "bptt", "seed": 3, "sweeps": 1, "hyper": {"momentum": 0.5, "clip": 2.0},
+             "task": {"n_train": 19}}
     r = resolve_spec(spec)
     assert r == resolve_spec(plain) and type(r["seed"]) is int and spec_key(spec) == spec_key(plain)
     assert execute(spec)["error"] is None
