@@ -189,3 +189,49 @@ def test_assigning_values_of_another_width_converts_them_one_instruction_each(in
     assert width == [w_value] * 6 + [w_into] * 9 + [w_into] * 6
     assert a.ids.tolist() == [[6, 7, 8], [15, 16, 17], [18, 19, 20]]
     assert events(tr, ev) == [(READ, b._buf, 6), (WRITE, a._buf, 6)]
+
+
+INDEXES = {
+    "a[1:, ::2] (a view)": lambda x: x[1:, ::2],
+    "a[1] (a row, a view)": lambda x: x[1],
+    "a[1, 2] (an element)": lambda x: x[1, 2],
+    "a[[2, 0]] (rows picked)": lambda x: x[[2, 0]],
+    "a[[0, 2], [3, 1]] (elements picked)": lambda x: x[[0, 2], [3, 1]],
+    "a[a > 5] (a mask)": lambda x: x[np.arange(12).reshape(3, 4) > 5],
+    "a[:, [1]] (a column picked)": lambda x: x[:, [1]],
+}
+
+
+@pytest.mark.parametrize("name", INDEXES)
+def test_indexing_reads_only_the_elements_it_picks(name):
+    """An index is numpy's on the data and on the ids; a view moves nothing, a copy reads the
+    elements it picks (not the whole source) and writes them to a new buffer."""
+    f = INDEXES[name]
+    tr, a = tracked((3, 4))
+    ev, n_before = len(events(tr)), tr.n_values
+    r = f(a)
+    want = np.asarray(f(a.data))
+    assert isinstance(r, TrackedArray) and r.shape == want.shape and np.array_equal(r.data, want)
+    np.testing.assert_array_equal(r.ids, f(a.ids))
+    assert tr.n_values == n_before and tr.escapes == 0
+    if np.shares_memory(r.data, a.data):
+        assert r._buf == a._buf and events(tr, ev) == []
+    else:
+        assert r._buf != a._buf and want.size < a.size
+        assert events(tr, ev) == [(READ, a._buf, want.size), (WRITE, r._buf, want.size)]
+
+
+@pytest.mark.parametrize("key", ["alone", "in a tuple"])
+def test_a_tracked_index_escapes_once_and_picks_what_its_values_pick(key):
+    """An index array that is itself tracked leaves the model (its values decide addresses):
+    one escape per element, once, and the result is the one its plain values give."""
+    tr, a = tracked((3, 4))
+    (i,) = tr.track_args(np.array([2, 0]))
+    plain = np.array([2, 0])
+    if key == "alone":
+        r, want, want_ids = a[i], a.data[plain], a.ids[plain]
+    else:
+        r, want, want_ids = a[i, 1], a.data[plain, 1], a.ids[plain, 1]
+    assert r.shape == want.shape and np.array_equal(r.data, want)
+    np.testing.assert_array_equal(r.ids, want_ids)
+    assert tr.escapes == 2

@@ -126,8 +126,7 @@ class TrackedArray(NDArrayOperatorsMixin):
         key = self._plain_key(key)
         rd = self.data[key]
         ri = self.ids[key]
-        return self.tracker._rearranged(np.asarray(rd) if not isinstance(rd, np.ndarray) else rd,
-                                        np.asarray(ri), [self], read_size=np.size(rd))
+        return self.tracker._rearranged(rd, ri, [self], read_size=np.size(rd))
 
     def __setitem__(self, key, value):
         tr = self.tracker
@@ -154,9 +153,8 @@ class TrackedArray(NDArrayOperatorsMixin):
             yield self[i]
 
     # ---- rearranging methods ----------------------------------------------------------------
-    def _same(self, f, read_size=None):
-        return self.tracker._rearranged(np.asarray(f(self.data)), np.asarray(f(self.ids)), [self],
-                                        read_size=read_size)
+    def _same(self, f):
+        return self.tracker._rearranged(f(self.data), f(self.ids), [self])
 
     @property
     def T(self):

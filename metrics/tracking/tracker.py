@@ -285,7 +285,8 @@ class Tracker:
     def _rearranged(self, rd, ri, sources, read_size=None) -> TrackedArray:
         """Wrap the result of a rearranging op: `rd` computed on the data, `ri` by the very same
         call on the ids. A view of a source shares its buffer; a new array is a new buffer (read
-        event per tracked source, then a write event)."""
+        event per tracked source, of `read_size` elements, default the source's size, then a
+        write event)."""
         rd = np.asarray(rd)
         ri = np.asarray(ri)
         srcs = [s for s in sources if isinstance(s, TrackedArray)]
