@@ -219,3 +219,59 @@ def test_a_listed_equivalent_that_a_test_kills_is_counted_killed_and_named(tool,
     write_meta(tool.ROOT, "harness/stats.py", {m + "1": 0, m + "2": 0, m + "3": 0})
     assert tool.main(["--report", "harness/stats.py"]) == 0
     assert "stale" not in capsys.readouterr().out
+
+
+def test_a_screen_decides_mutants_not_yet_run_then_sends_its_survivors_to_every_test(
+        tool, capsys, monkeypatch):
+    """--screen FILE runs each mutant not yet run (of the functions --only names) in a fresh
+    pytest process against the screen's files; a mutant the screen kills is killed, one it
+    misses runs against the other files that reach it, and that is its verdict. Decided,
+    equivalent and unnamed mutants are left alone; a screen failing unmutated stops the run."""
+    m = "harness.stats.x_verdict__mutmut_"
+    lone = "harness.stats.x_lone__mutmut_3"      # survives the screen; no other file reaches it
+    other = "harness.stats.x_other__mutmut_7"
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": None, m + "2": None, m + "3": None,
+                                               m + "4": 0, m + "5": None, lone: None,
+                                               other: None})
+    tool.EQUIVALENT_FILE.write_text(f"{m}5 why\n")
+    (tool.ROOT / "mutants" / "mutmut-stats.json").write_text(json.dumps({
+        "tests_by_mangled_function_name": {
+            "harness.stats.x_verdict": ["tests/test_screen.py::a", "tests/test_slow.py::b"],
+            "harness.stats.x_lone": ["tests/test_screen.py::a"]},
+        "duration_by_test": {"tests/test_screen.py::a": 1.0, "tests/test_slow.py::b": 9.0}}))
+    (tool.ROOT / "tests").mkdir()
+    (tool.ROOT / "tests" / "test_screen.py").write_text("")
+    runs = []
+
+    def fake_pytest(name, tests, timeout_s):
+        runs.append((name, [t for t in tests if not t.startswith("-")], timeout_s))
+        if name == "none":
+            return 0
+        if "tests/test_screen.py" in tests:
+            return int(name.endswith("_1"))         # the screen kills _1 only
+        return int(name.endswith("_2"))             # the slow file kills _2
+    monkeypatch.setattr(tool, "_pytest_in_mutants", fake_pytest)
+    assert tool.main(["--screen", "tests/test_screen.py", "--only", "*x_verdict*", "--only",
+                      "*x_lone*", "harness/stats.py"]) == 0
+    screen = ["tests/test_screen.py"]
+    assert [(n, t) for n, t, _ in runs] == [
+        ("none", screen), (m + "1", screen), (m + "2", screen), (m + "3", screen),
+        (lone, screen), (m + "2", ["tests/test_slow.py"]), (m + "3", ["tests/test_slow.py"])]
+    screen_timeout, full_timeout = runs[1][2], runs[-1][2]
+    assert 50 <= screen_timeout < 60 and full_timeout == tool.FRESH_TIMEOUT_S
+    assert tool.results("harness/stats.py") == {m + "1": 1, m + "2": 1, m + "3": 0, m + "4": 0,
+                                                m + "5": None, lone: 0, other: None}
+    assert "1 killed by the screen; 3 to the tests" in capsys.readouterr().out
+    runs.clear()                                    # screened mutants are not screened again
+    assert tool.main(["--screen", "tests/test_screen.py", "--only", "*x_verdict*",
+                      "harness/stats.py"]) == 0
+    assert runs == [] and "no mutant left to screen" in capsys.readouterr().out
+    monkeypatch.setattr(tool, "_pytest_in_mutants", lambda name, tests, timeout_s: 1)
+    with pytest.raises(SystemExit, match=r"^error: the screen fails without a mutant"):
+        tool.main(["--screen", "tests/test_screen.py", "harness/stats.py"])
+    for bad, why in ((["--screen", "pyproject.toml"], "not a test file tests/*.py: pyproject"),
+                     (["--only", "*x*"], "--only goes with --screen"),
+                     (["--screen", "tests/test_screen.py", "--recheck"], "--screen decides")):
+        assert tool.main([*bad, "harness/stats.py"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {why}") and err.count("\n") == 1

@@ -156,27 +156,37 @@ def run_fresh_process_mutants(path: str, max_children: int = 1) -> None:
                             max_children)
 
 
-def _run_in_fresh_processes(names: list[str], tests_of, max_children: int) -> None:
-    """Run each mutant in a new `python -m pytest -x` process in mutants/, started with the
-    mutant on, against tests_of(name) (paths and pytest options), `max_children` at a time, and
-    record its exit code (a run past FRESH_TIMEOUT_S counts as a timeout, 36)."""
+def _pytest_in_mutants(name: str, tests: list[str], timeout_s: float) -> int:
+    """Exit code of a new `python -m pytest -x` process in mutants/ started with mutant `name`
+    on ("none": the original code), against `tests` (paths and pytest options); a run past
+    `timeout_s` seconds counts as a timeout (36)."""
     import os
-    from concurrent.futures import ThreadPoolExecutor
+    env = dict(os.environ, MUTANT_UNDER_TEST=name)
+    try:
+        return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
+                               "no:cacheprovider", *tests],
+                              cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout_s).returncode
+    except subprocess.TimeoutExpired:
+        return 36
 
-    def run(name):
-        env = dict(os.environ, MUTANT_UNDER_TEST=name)
-        try:
-            return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
-                                   "no:cacheprovider", *tests_of(name)],
-                                  cwd=ROOT / "mutants", env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, timeout=FRESH_TIMEOUT_S).returncode
-        except subprocess.TimeoutExpired:
-            return 36
+
+def _run_in_fresh_processes(names: list[str], tests_of, max_children: int,
+                            timeout_s: float = FRESH_TIMEOUT_S, keep=lambda code: True) -> dict:
+    """Run each mutant in a fresh pytest process (`_pytest_in_mutants`) against tests_of(name),
+    `max_children` at a time; record the exit codes that `keep` accepts; return every code."""
+    from concurrent.futures import ThreadPoolExecutor
+    codes = {}
     with ThreadPoolExecutor(max(1, max_children)) as pool:
-        for name, code in zip(names, pool.map(run, names)):
-            _record_fresh(name, code)
-            print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}",
+        runs = pool.map(lambda n: _pytest_in_mutants(n, tests_of(n), timeout_s), names)
+        for name, code in zip(names, runs):
+            codes[name] = code
+            if keep(code):
+                _record_fresh(name, code)
+            print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}"
+                  f"{'' if keep(code) else ' (the screen: to the tests that reach it)'}",
                   flush=True)
+    return codes
 
 
 def recheck_tests(name: str) -> list[str]:
@@ -214,6 +224,45 @@ def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) 
     _run_in_fresh_processes(todo, lambda name: [*with_tests, *(f for f in recheck_tests(name)
                                                          if f not in with_tests)],
                             max_children)
+
+
+def screen_mutants(path: str, max_children: int, screen: list[str], only: list[str] = ()) -> None:
+    """Decide the module's mutants not yet run (no verdict; not equivalent, not a
+    FRESH_PROCESS_TESTS function; matching a pattern of `only` if given) in two stages, each
+    mutant in fresh pytest processes: first against the `screen` test files (a few quick files
+    that check the module closely); a mutant they kill is killed, by a test of the suite. A
+    mutant that survives them then runs against the whole test files that reach it (as
+    --recheck), and that verdict is recorded. The verdicts are those of a full run; the screen
+    only spares most mutants the suite's slow files. A screen run past 5 x (the screen's
+    unmutated time + 10 s) is a timeout, as mutmut's is."""
+    import shutil
+    import time
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    equiv = equivalents()
+    todo = [n for n, code in results(path).items()
+            if code is None and not _fresh(n) and n not in equiv
+            and (not only or any(fnmatch.fnmatchcase(n, pat) for pat in only))]
+    if not todo:
+        print(f"{path}: no mutant left to screen", flush=True)
+        return
+    t0 = time.perf_counter()
+    clean = _pytest_in_mutants("none", screen, FRESH_TIMEOUT_S)
+    if clean != 0:
+        raise SystemExit(f"error: the screen fails without a mutant (pytest exit {clean}): "
+                         f"{' '.join(screen)}")
+    timeout_s = 5 * (time.perf_counter() - t0 + 10)
+    print(f"{path}: screening {len(todo)} mutants against {' '.join(screen)} "
+          f"(timeout {timeout_s:.0f} s)", flush=True)
+    codes = _run_in_fresh_processes(todo, lambda n: screen, max_children, timeout_s,
+                                    keep=lambda code: code in KILLED)
+    left = [n for n, code in codes.items() if code not in KILLED]
+    print(f"{path}: {len(todo) - len(left)} killed by the screen; {len(left)} to the tests "
+          "that reach them", flush=True)
+    beyond = {n: [f for f in recheck_tests(n) if f not in screen] for n in left}
+    alone = [n for n in left if all(f.startswith("-") for f in beyond[n])]
+    for n in alone:                   # no other test file reaches it: the screen's verdict
+        _record_fresh(n, codes[n])
+    _run_in_fresh_processes([n for n in left if n not in alone], beyond.get, max_children)
 
 
 def counts(path: str, equiv: dict[str, str]) -> dict:
@@ -325,6 +374,13 @@ def main(argv=None) -> int:
     ap.add_argument("--with-tests", action="append", default=[], metavar="FILE",
                     help="with --recheck: also run this test file (one written since mutmut's "
                     "stats pass, which no recheck would otherwise pick); repeatable")
+    ap.add_argument("--screen", action="append", default=[], metavar="FILE",
+                    help="decide the modules' mutants not yet run without mutmut, each in a "
+                    "fresh pytest process: first against these test files (repeatable), then, "
+                    "if they miss it, against every test file that reaches it")
+    ap.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                    help="with --screen: only the mutants whose names match (fnmatch, e.g. "
+                    "'*SequenceLookupǁ_make_unseen*'); repeatable")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -346,6 +402,14 @@ def main(argv=None) -> int:
         print(f"error: --with-tests takes test files tests/*.py and goes with --recheck: "
               f"{', '.join(bad_tests) or 'no --recheck'}", file=sys.stderr)
         return 2
+    bad_screen = [t for t in a.screen
+                  if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
+    if bad_screen or (a.only and not a.screen) or (a.screen and (a.recheck or a.survivors)):
+        why = (f"not a test file tests/*.py: {', '.join(bad_screen)}" if bad_screen else
+               "--only goes with --screen" if a.only and not a.screen else
+               "--screen decides mutants not yet run: not with --recheck or --survivors")
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     if a.survived:
         for m in mods or core:
             for n in survivors(m, equivalents()):
@@ -362,9 +426,12 @@ def main(argv=None) -> int:
             print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
             return 2
         for group in [mods] if a.together else [[m] for m in mods]:
-            if a.recheck:
+            if a.recheck or a.screen:
                 for m in group:
-                    recheck_survivors(m, a.max_children, a.with_tests)
+                    if a.screen:
+                        screen_mutants(m, a.max_children, a.screen, a.only)
+                    else:
+                        recheck_survivors(m, a.max_children, a.with_tests)
                 continue
             run_modules(group, a.max_children, a.survivors, a.decided_only)
             for m in group:
