@@ -72,3 +72,26 @@ def test_a_fold_over_partly_constant_terms_matches_the_scalar_program(name):
     args = [np.arange(16, dtype=float).reshape(4, 4) / 4 + 1.0]
     func, scalar = _with_constants([FOLD_MASK], plain, scalar_program)
     _check(func, args, scalar)
+
+
+# A's row 0 all tracked, row 1 a constant prefix, row 2 all constants; B's column 1 constant
+# but for its last element: output (1, 1) has constant products first (its sum starts at the
+# third), output (2, 1) only its last product, while output (0, 0), before them, has all
+MATMUL_MASKS = [np.array([[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]], bool),
+                np.array([[0, 1], [0, 1], [1, 1], [0, 0]], bool)]
+MATMULS = {
+    "a @ b": lambda a, b: a @ b,
+    "np.dot": np.dot,
+    "einsum ij,jk->ik": lambda a, b: np.einsum("ij,jk->ik", a, b),
+}
+
+
+@pytest.mark.parametrize("name", MATMULS)
+def test_a_matrix_product_of_partly_constant_operands_matches_the_scalar_program(name):
+    """templates.matmul: which products and partial sums are instructions is decided per output
+    (a constant prefix in one row does not depend on the other rows)."""
+    rng = np.random.default_rng(5)
+    args = [rng.standard_normal((3, 4)) + 2.0, rng.standard_normal((4, 2)) + 2.0]
+    func, scalar = _with_constants(MATMUL_MASKS, MATMULS[name],
+                                   lambda rec, a, b: s_einsum(rec, "ij,jk->ik", (a, b)))
+    _check(func, args, scalar)
