@@ -113,3 +113,29 @@ def test_batch_and_split_errors_word_for_word():
     with pytest.raises(ValueError, match=r"^unknown split 'heldout'; splits are \['test', 'train', "
                                          r"'unseen', 'validation'\]$"):
         SequenceLookup().constant_code_baseline("heldout")
+
+
+def test_a_space_at_the_listing_limit_is_listed_and_a_larger_one_sampled(monkeypatch):
+    """The listing limit is inclusive: a space of exactly UNSEEN_LIST_LIMIT sequences lists
+    every sequence outside the data set (even fewer than a sample would hold), and the batch
+    check prices that listed pool; a larger space samples UNSEEN_SAMPLE_SIZE sequences, and
+    may hold exactly that many outside the data set (the sample is then all of them), not
+    fewer. (The limits scaled down; the rule is the same.)"""
+    import harness.task as task
+    monkeypatch.setattr(task, "UNSEEN_LIST_LIMIT", 4 ** 4)
+    monkeypatch.setattr(task, "UNSEEN_SAMPLE_SIZE", 100)
+    as_set = lambda seqs: {tuple(s) for s in np.asarray(seqs).tolist()}
+    # at the limit: 256 sequences, 200 in the data set, a listed pool of 56, priced as 56
+    monkeypatch.setattr(task, "MAX_BATCH_BYTES", _need(4, 4, 56, 1, False))
+    t = SequenceLookup(n_letters=4, length=4, n_sequences=200, n_train=20)
+    pool = as_set(t.unseen_sequences) | as_set(t.validation_sequences)
+    assert not t.unseen_is_sample and len(pool) == 56 and not pool & as_set(t.sequences)
+    # past it: 4^5 = 1024 sequences, a data set of 924: the sample is the 100 left
+    monkeypatch.setattr(task, "MAX_BATCH_BYTES", _need(4, 5, 100, 1, False))
+    t = SequenceLookup(n_letters=4, length=5, n_sequences=924, n_train=20)
+    pool = as_set(t.unseen_sequences) | as_set(t.validation_sequences)
+    assert t.unseen_is_sample and len(pool) == 100 and not pool & as_set(t.sequences)
+    with pytest.raises(ValueError, match=r"^SequenceLookup: a space of 1024 sequences less the "
+                                         r"data set has fewer than the 100 unseen sequences "
+                                         r"sampled$"):
+        SequenceLookup(n_letters=4, length=5, n_sequences=925, n_train=20)
