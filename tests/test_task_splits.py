@@ -244,3 +244,37 @@ def test_baselines_on_parts_of_one_and_of_no_sequence():
         for baseline in (task.majority_code_baseline, task.constant_code_baseline):
             (code, acc), (u_code, u_acc) = baseline(), baseline("unseen")
             assert np.array_equal([*code, acc], [*u_code, u_acc], equal_nan=True)
+
+
+def documented_split(t):
+    """(validation, unseen) from docs/protocol.md's rule, written out step by step: the pool in
+    lexicographic order, or drawn from default_rng([dataset_seed, 7]) rejecting data-set and
+    repeated sequences; then default_rng([dataset_seed, 13]).permutation over it."""
+    import itertools
+    taken = as_set(t.sequences)
+    if t.n_letters ** t.length <= 200_000:
+        pool = [s for s in itertools.product(range(t.n_letters), repeat=t.length)
+                if s not in taken]
+    else:
+        rng, pool, seen = np.random.default_rng([t.dataset_seed, 7]), [], set(taken)
+        while len(pool) < 10_000:
+            s = tuple(int(v) for v in rng.integers(0, t.n_letters, size=t.length))
+            if s not in seen:
+                seen.add(s)
+                pool.append(s)
+    pool = np.array(pool)
+    perm = np.random.default_rng([t.dataset_seed, 13]).permutation(len(pool))
+    n_val = int(np.floor(t.validation_fraction * len(pool) + 0.5))
+    return pool[np.sort(perm[:n_val])], pool[np.sort(perm[n_val:])]
+
+
+@pytest.mark.parametrize("kw", [
+    {"dataset_seed": 3, "validation_fraction": 0.3},                            # listed, 5^5
+    {"n_letters": 4, "length": 9, "n_sequences": 300, "n_train": 250, "dataset_seed": 2},
+])
+def test_the_pool_and_its_split_are_the_documented_rules_sequences_in_order(kw):
+    t = SequenceLookup(**kw)
+    val, unseen = documented_split(t)
+    assert t.unseen_is_sample == (t.n_letters ** t.length > 200_000)
+    np.testing.assert_array_equal(t.validation_sequences, val)
+    np.testing.assert_array_equal(t.unseen_sequences, unseen)

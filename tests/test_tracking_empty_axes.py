@@ -25,6 +25,14 @@ CASES = {
     "cumsum axis=0 over empty rows": (lambda a: np.cumsum(a, axis=0), [(2, 0)]),
     "cumsum flat": (lambda a: np.cumsum(a), [(2, 0)]),
     "sum axis=1 empty": (lambda a: a.sum(axis=1), [(2, 0)]),
+    # elementwise operations on arrays with no element: no value at all
+    "a * 2.0, a empty": (lambda a: a * 2.0, [(0, 3)]),
+    "tanh, a empty": (np.tanh, [(2, 0)]),
+    "a + b, both empty": (lambda a, b: a + b, [(0, 3), (0, 3)]),
+    "a + b, broadcast to empty": (lambda a, b: a + b, [(0, 1), (1, 3)]),
+    "where, empty": (lambda a, b: np.where(a > 0, a, b), [(0,), (0,)]),
+    "outer, a empty": (lambda a, b: np.outer(a, b), [(0,), (3,)]),
+    "astype, empty": (lambda a: a.astype(np.float32), [(0, 2)]),
 }
 
 
@@ -40,4 +48,4 @@ def test_an_empty_axis_gives_numpys_result_and_no_instruction(name):
     assert np.array_equal(out.peek(), plain)
     trace = tr.trace(keep=out)
     assert trace.n_values == sum(a.size for a in args) and trace.n_reads == 0   # the pushes only
-    assert out.ids.shape == plain.shape and (out.ids == -1).all()
+    assert out.ids.shape == plain.shape and out.ids.dtype == np.int64 and (out.ids == -1).all()
