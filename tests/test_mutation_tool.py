@@ -262,6 +262,14 @@ def test_a_screen_decides_mutants_not_yet_run_then_sends_its_survivors_to_every_
     assert tool.results("harness/stats.py") == {m + "1": 1, m + "2": 1, m + "3": 0, m + "4": 0,
                                                 m + "5": None, lone: 0, other: None}
     assert "1 killed by the screen; 3 to the tests" in capsys.readouterr().out
+    write_meta(tool.ROOT, "harness/stats.py", {m + "8": None, m + "9": None})
+    assert tool.main(["--screen", "tests/test_screen.py", "--screen-only", "harness/stats.py"]) == 0
+    assert [n for n, _, _ in runs[-2:]] == [m + "8", m + "9"]          # the screen alone
+    assert tool.results("harness/stats.py") == {m + "8": None, m + "9": None}
+    assert "0 killed by the screen; 2 left without a verdict" in capsys.readouterr().out
+    write_meta(tool.ROOT, "harness/stats.py", {m + "1": None, m + "2": None, m + "3": None,
+                                               m + "4": 0, m + "5": None, lone: None,
+                                               other: None})
     runs.clear()                                    # screened mutants are not screened again
     assert tool.main(["--screen", "tests/test_screen.py", "--only", "*x_verdict*",
                       "harness/stats.py"]) == 0
@@ -270,7 +278,8 @@ def test_a_screen_decides_mutants_not_yet_run_then_sends_its_survivors_to_every_
     with pytest.raises(SystemExit, match=r"^error: the screen fails without a mutant"):
         tool.main(["--screen", "tests/test_screen.py", "harness/stats.py"])
     for bad, why in ((["--screen", "pyproject.toml"], "not a test file tests/*.py: pyproject"),
-                     (["--only", "*x*"], "--only goes with --screen"),
+                     (["--only", "*x*"], "--only and --screen-only go with --screen"),
+                     (["--screen-only"], "--only and --screen-only go with --screen"),
                      (["--screen", "tests/test_screen.py", "--recheck"], "--screen decides")):
         assert tool.main([*bad, "harness/stats.py"]) == 2
         err = capsys.readouterr().err

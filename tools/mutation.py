@@ -226,7 +226,8 @@ def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) 
                             max_children)
 
 
-def screen_mutants(path: str, max_children: int, screen: list[str], only: list[str] = ()) -> None:
+def screen_mutants(path: str, max_children: int, screen: list[str], only: list[str] = (),
+                   follow: bool = True) -> None:
     """Decide the module's mutants not yet run (no verdict; not equivalent, not a
     FRESH_PROCESS_TESTS function; matching a pattern of `only` if given) in two stages, each
     mutant in fresh pytest processes: first against the `screen` test files (a few quick files
@@ -234,7 +235,9 @@ def screen_mutants(path: str, max_children: int, screen: list[str], only: list[s
     mutant that survives them then runs against the whole test files that reach it (as
     --recheck), and that verdict is recorded. The verdicts are those of a full run; the screen
     only spares most mutants the suite's slow files. A screen run past 5 x (the screen's
-    unmutated time + 10 s) is a timeout, as mutmut's is."""
+    unmutated time + 10 s) is a timeout, as mutmut's is. `follow` False stops after the
+    screen: the mutants it misses keep no verdict (to read them, and list the equivalents or
+    write tests, before paying for the slow files)."""
     import shutil
     import time
     shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
@@ -256,8 +259,10 @@ def screen_mutants(path: str, max_children: int, screen: list[str], only: list[s
     codes = _run_in_fresh_processes(todo, lambda n: screen, max_children, timeout_s,
                                     keep=lambda code: code in KILLED)
     left = [n for n, code in codes.items() if code not in KILLED]
-    print(f"{path}: {len(todo) - len(left)} killed by the screen; {len(left)} to the tests "
-          "that reach them", flush=True)
+    print(f"{path}: {len(todo) - len(left)} killed by the screen; {len(left)} "
+          f"{'to the tests that reach them' if follow else 'left without a verdict'}", flush=True)
+    if not follow:
+        return
     beyond = {n: [f for f in recheck_tests(n) if f not in screen] for n in left}
     alone = [n for n in left if all(f.startswith("-") for f in beyond[n])]
     for n in alone:                   # no other test file reaches it: the screen's verdict
@@ -381,6 +386,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", action="append", default=[], metavar="PATTERN",
                     help="with --screen: only the mutants whose names match (fnmatch, e.g. "
                     "'*SequenceLookupǁ_make_unseen*'); repeatable")
+    ap.add_argument("--screen-only", action="store_true",
+                    help="with --screen: stop after the screen files (what they miss keeps no "
+                    "verdict; --survived lists it)")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--survived", action="store_true",
@@ -404,9 +412,10 @@ def main(argv=None) -> int:
         return 2
     bad_screen = [t for t in a.screen
                   if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
-    if bad_screen or (a.only and not a.screen) or (a.screen and (a.recheck or a.survivors)):
+    if bad_screen or ((a.only or a.screen_only) and not a.screen) or (
+            a.screen and (a.recheck or a.survivors)):
         why = (f"not a test file tests/*.py: {', '.join(bad_screen)}" if bad_screen else
-               "--only goes with --screen" if a.only and not a.screen else
+               "--only and --screen-only go with --screen" if not a.screen else
                "--screen decides mutants not yet run: not with --recheck or --survivors")
         print(f"error: {why}", file=sys.stderr)
         return 2
@@ -429,7 +438,8 @@ def main(argv=None) -> int:
             if a.recheck or a.screen:
                 for m in group:
                     if a.screen:
-                        screen_mutants(m, a.max_children, a.screen, a.only)
+                        screen_mutants(m, a.max_children, a.screen, a.only,
+                                       follow=not a.screen_only)
                     else:
                         recheck_survivors(m, a.max_children, a.with_tests)
                 continue
