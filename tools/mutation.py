@@ -172,9 +172,11 @@ def _pytest_in_mutants(name: str, tests: list[str], timeout_s: float) -> int:
 
 
 def _run_in_fresh_processes(names: list[str], tests_of, max_children: int,
-                            timeout_s: float = FRESH_TIMEOUT_S, keep=lambda code: True) -> dict:
+                            timeout_s: float = FRESH_TIMEOUT_S, keep=lambda code: True,
+                            unkept: str = "") -> dict:
     """Run each mutant in a fresh pytest process (`_pytest_in_mutants`) against tests_of(name),
-    `max_children` at a time; record the exit codes that `keep` accepts; return every code."""
+    `max_children` at a time; record the exit codes that `keep` accepts (`unkept`: what the
+    printed line says of the others); return every code."""
     from concurrent.futures import ThreadPoolExecutor
     codes = {}
     with ThreadPoolExecutor(max(1, max_children)) as pool:
@@ -184,7 +186,7 @@ def _run_in_fresh_processes(names: list[str], tests_of, max_children: int,
             if keep(code):
                 _record_fresh(name, code)
             print(f"  {name}: {'killed' if code in KILLED else 'survived' if code == 0 else code}"
-                  f"{'' if keep(code) else ' (the screen: to the tests that reach it)'}",
+                  f"{'' if keep(code) else unkept}",
                   flush=True)
     return codes
 
@@ -256,8 +258,10 @@ def screen_mutants(path: str, max_children: int, screen: list[str], only: list[s
     timeout_s = 5 * (time.perf_counter() - t0 + 10)
     print(f"{path}: screening {len(todo)} mutants against {' '.join(screen)} "
           f"(timeout {timeout_s:.0f} s)", flush=True)
-    codes = _run_in_fresh_processes(todo, lambda n: screen, max_children, timeout_s,
-                                    keep=lambda code: code in KILLED)
+    codes = _run_in_fresh_processes(
+        todo, lambda n: screen, max_children, timeout_s, keep=lambda code: code in KILLED,
+        unkept=" by the screen (next: the tests that reach it)" if follow else
+        " by the screen (no verdict yet)")
     left = [n for n, code in codes.items() if code not in KILLED]
     print(f"{path}: {len(todo) - len(left)} killed by the screen; {len(left)} "
           f"{'to the tests that reach them' if follow else 'left without a verdict'}", flush=True)
