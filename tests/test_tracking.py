@@ -741,3 +741,21 @@ def test_a_reduction_costs_its_left_fold_at_the_values_width(dtype):
     two = dtype(2)
     assert bytedmd(lambda a: np.sum(a) * two, x) == \
         bytedmd(lambda a: ((a[0] + a[1]) + a[2]) * two, x)
+
+
+def test_elementwise_runs_are_the_instructions_of_each_elementwise_operation():
+    """trace.elementwise_runs (metrics/trace.py; the execution schedules read it): (first value
+    id, count) of each elementwise operation's instructions, in order; an operation that makes
+    no instruction (every operand a constant) adds no run, and a fold (a sum) is not one."""
+    tr = Tracker()
+    a, b = tr.track_args(np.ones(3), np.ones(3))      # values 0..5
+    c = a * b                                         # 6..8
+    s = c.sum()                                       # 9, 10: a fold
+    k = a.copy()
+    k[...] = 2.0                                      # constants
+    d = np.tanh(k)                                    # no instruction
+    e = c + s                                         # 11..13
+    t = tr.trace(keep=e)
+    assert (d.ids == -1).all() and t.n_values == 14
+    assert t.elementwise_runs.dtype == np.int64
+    assert t.elementwise_runs.tolist() == [[6, 3], [11, 3]]
