@@ -56,3 +56,19 @@ def test_phases_up_to_the_255th_then_a_one_line_error():
             pass
     ph = tr.trace(keep=a).arrays()[3]
     assert ph.tolist() == [0] + list(range(1, 256)) + [4]
+
+
+@pytest.mark.parametrize("bpe", [1, 255, 8.0, np.int64(4)])
+def test_a_fixed_width_from_1_to_255_bytes_prices_every_value_at_it(bpe):
+    tr = Tracker(bytes_per_element=bpe)
+    a = tr.track(np.zeros(2, np.float64))
+    b = a * 2.0
+    assert tr.bytes_per_element == int(bpe) and type(tr.bytes_per_element) is int
+    assert tr.trace(keep=b).arrays()[2].tolist() == [int(bpe)] * 4
+
+
+@pytest.mark.parametrize("bpe", [0, 256, -8, 2.5, True, False])
+def test_a_fixed_width_outside_1_to_255_or_not_an_integer_is_refused_in_one_line(bpe):
+    with pytest.raises(ValueError, match=rf"^bytes_per_element must be an integer in 1\.\.255, "
+                                         rf"got {bpe!r}$"):
+        Tracker(bytes_per_element=bpe)
