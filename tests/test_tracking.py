@@ -759,3 +759,36 @@ def test_elementwise_runs_are_the_instructions_of_each_elementwise_operation():
     assert (d.ids == -1).all() and t.n_values == 14
     assert t.elementwise_runs.dtype == np.int64
     assert t.elementwise_runs.tolist() == [[6, 3], [11, 3]]
+
+
+@pytest.mark.parametrize("spill", [False, True])
+def test_the_trace_holds_the_contracts_dtypes_in_memory_and_spilled(spill, tmp_path):
+    """metrics/trace.py's contract: nreads, value_bytes and phase uint8, reads int64, in every
+    chunk (an elementwise op, a matrix product with constants inside, a sum),
+    whether a chunk stays in memory or is spilled and read back."""
+    tr = Tracker(spill_reads=20, spill_dir=str(tmp_path)) if spill else Tracker()
+    a, b = tr.track_args(np.ones((3, 4)), np.ones((4, 2)))
+    a[1, :2] = 0.5                                     # constants inside an operand
+    c = np.tanh(a @ b).sum() * 2.0
+    t = tr.trace(keep=c)
+    assert (tr.stored_bytes() > 0) == spill
+    for ch in t.chunks:
+        assert (ch.nreads.dtype, ch.reads.dtype) == (np.uint8, np.int64)
+        assert (ch.value_bytes.dtype, ch.phase.dtype) == (np.uint8, np.uint8)
+    nreads, reads, width, phase = t.arrays()
+    assert (nreads.dtype, reads.dtype, width.dtype, phase.dtype) == (np.uint8, np.int64,
+                                                                    np.uint8, np.uint8)
+
+
+def test_reads_are_spilled_once_more_than_spill_reads_are_buffered(tmp_path):
+    """docs/tracking.md: once more than `spill_reads` reads are buffered they become one
+    compressed chunk on disk: exactly spill_reads stay in memory."""
+    tr = Tracker(spill_reads=60, spill_dir=str(tmp_path))
+    (a,) = tr.track_args(np.ones(60))
+    b = a + 1.0                                        # 60 reads buffered: not more than 60
+    assert tr.stored_bytes() == 0
+    c = b + 1.0                                        # 120: spilled
+    assert tr.stored_bytes() > 0
+    tr2 = Tracker()
+    (a2,) = tr2.track_args(np.ones(60))
+    assert np.array_equal(tr.trace(keep=c).arrays()[1], tr2.trace(keep=(a2 + 1.0) + 1.0).arrays()[1])
