@@ -72,3 +72,10 @@ def test_a_fixed_width_outside_1_to_255_or_not_an_integer_is_refused_in_one_line
     with pytest.raises(ValueError, match=rf"^bytes_per_element must be an integer in 1\.\.255, "
                                          rf"got {bpe!r}$"):
         Tracker(bytes_per_element=bpe)
+
+
+def test_tracking_a_tracked_array_again_is_refused_in_one_line():
+    tr = Tracker()
+    a = tr.track(np.ones(2))
+    with pytest.raises(ValueError, match=r"^track\(\): the array is already tracked$"):
+        tr.track(a)

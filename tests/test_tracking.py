@@ -788,7 +788,13 @@ def test_reads_are_spilled_once_more_than_spill_reads_are_buffered(tmp_path):
     b = a + 1.0                                        # 60 reads buffered: not more than 60
     assert tr.stored_bytes() == 0
     c = b + 1.0                                        # 120: spilled
-    assert tr.stored_bytes() > 0
+    first = tr.stored_bytes()
+    assert first > 0
+    d = c + 1.0                                        # 60 buffered again: not more than 60
+    assert tr.stored_bytes() == first
+    e = d + 1.0                                        # 120: a second chunk spilled
+    assert tr.stored_bytes() > first
     tr2 = Tracker()
     (a2,) = tr2.track_args(np.ones(60))
-    assert np.array_equal(tr.trace(keep=c).arrays()[1], tr2.trace(keep=(a2 + 1.0) + 1.0).arrays()[1])
+    e2 = (((a2 + 1.0) + 1.0) + 1.0) + 1.0
+    assert np.array_equal(tr.trace(keep=e).arrays()[1], tr2.trace(keep=e2).arrays()[1])
