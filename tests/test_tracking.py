@@ -798,3 +798,21 @@ def test_reads_are_spilled_once_more_than_spill_reads_are_buffered(tmp_path):
     (a2,) = tr2.track_args(np.ones(60))
     e2 = (((a2 + 1.0) + 1.0) + 1.0) + 1.0
     assert np.array_equal(tr.trace(keep=e).arrays()[1], tr2.trace(keep=e2).arrays()[1])
+
+
+def test_track_keeps_the_callers_data_and_copies_only_overlapping_views():
+    """track(): the data is not copied (a writable view, int8 with 1-byte strides, an axis of
+    length 1 with stride 0 included); a broadcast view whose elements overlap (a stride-0 axis of
+    length 2 or more) is copied, so that each element is a slot of its own."""
+    tr = Tracker()
+    x = np.arange(6.0).reshape(2, 3)
+    for src in (x, x[:, ::2], np.arange(4, dtype=np.int8), np.broadcast_to(x[:1], (1, 3)),
+                np.float64(2.5)):
+        t = tr.track(src)
+        assert np.shares_memory(t.data, src) or np.ndim(src) == 0
+        assert np.array_equal(t.data, src) and t.ids.shape == np.shape(src)
+    for shape in ((2, 3), (3, 3)):
+        src = np.broadcast_to(x[:1], shape)                  # rows overlap: stride 0
+        t = tr.track(src)
+        assert not np.shares_memory(t.data, src) and np.array_equal(t.data, src)
+        assert len(set(t.ids.ravel().tolist())) == src.size
