@@ -816,3 +816,17 @@ def test_track_keeps_the_callers_data_and_copies_only_overlapping_views():
         t = tr.track(src)
         assert not np.shares_memory(t.data, src) and np.array_equal(t.data, src)
         assert len(set(t.ids.ravel().tolist())) == src.size
+
+
+def test_trace_keeps_the_values_of_keep_and_keep_ids_once_each_and_no_constant():
+    """trace(keep=..., keep_ids=...): the kept values are those of the arrays in `keep` and the
+    extra ids (any shape), sorted, each once; a constant (-1) is no value to keep."""
+    tr = Tracker()
+    a, b = tr.track_args(np.ones(3), np.ones(2))       # ids 0..2, 3..4
+    c = a * 2.0                                        # 5..7
+    c[0] = 1.0                                         # slot 0 now a constant
+    assert tr.trace().keep.tolist() == []
+    assert tr.trace(keep=c).keep.tolist() == [6, 7]
+    assert tr.trace(keep_ids=np.array([[4, 1], [1, -1]])).keep.tolist() == [1, 4]
+    t = tr.trace(keep={"c": c, "x": 3.0}, keep_ids=[7, 3])
+    assert t.keep.tolist() == [3, 6, 7] and t.keep.dtype == np.int64
