@@ -830,3 +830,20 @@ def test_trace_keeps_the_values_of_keep_and_keep_ids_once_each_and_no_constant()
     assert tr.trace(keep_ids=np.array([[4, 1], [1, -1]])).keep.tolist() == [1, 4]
     t = tr.trace(keep={"c": c, "x": 3.0}, keep_ids=[7, 3])
     assert t.keep.tolist() == [3, 6, 7] and t.keep.dtype == np.int64
+
+
+@pytest.mark.parametrize("program", ["nothing", "some"])
+def test_the_traces_side_records_have_the_dtypes_of_an_empty_trace(program):
+    """Buffer events (kind uint8, buffer and size int64) and the escape and elementwise runs
+    (int64, (k, 2)) have metrics.trace.Trace's dtypes and shapes whether the program made
+    none of them or some."""
+    tr = Tracker()
+    if program == "some":
+        (a,) = tr.track_args(np.ones(3))
+        b = np.tanh(a[[0, 2]])                           # a copy (events), an elementwise run
+        float(b.sum())                                   # an escape
+    t, empty = tr.trace(), Trace(chunks=[])
+    assert (len(t.buffer_kind) > 0) == (program == "some") == (len(t.escape_runs) > 0)
+    for name in ("buffer_kind", "buffer_id", "buffer_size", "escape_runs", "elementwise_runs"):
+        got, want = getattr(t, name), getattr(empty, name)
+        assert got.dtype == want.dtype and got.ndim == want.ndim, name
