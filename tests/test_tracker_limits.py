@@ -79,3 +79,28 @@ def test_tracking_a_tracked_array_again_is_refused_in_one_line():
     a = tr.track(np.ones(2))
     with pytest.raises(ValueError, match=r"^track\(\): the array is already tracked$"):
         tr.track(a)
+
+
+TWO_TRACKER_OPS = {
+    "a + b": lambda a, b: a + b,
+    "np.dot": np.dot,
+    "np.outer": np.outer,
+    "np.tensordot": lambda a, b: np.tensordot(a, b, axes=1),
+    "a @ b": lambda a, b: a @ b,
+    "np.einsum": lambda a, b: np.einsum("i,i->", a, b),
+    "np.where": lambda a, b: np.where(a > 0, a, b),
+    "np.concatenate": lambda a, b: np.concatenate([a, b]),
+    "b into a": lambda a, b: a.__setitem__(slice(None), b),
+}
+
+
+@pytest.mark.parametrize("op", TWO_TRACKER_OPS)
+def test_arrays_of_two_trackers_are_refused_in_one_line(op):
+    """Value ids are numbered per tracker: an operation on arrays of two trackers would record
+    reads of another program's values, so every operation refuses it (np.dot, np.outer and
+    np.tensordot did not: they recorded such reads)."""
+    a = Tracker().track(np.ones(2))
+    b = Tracker().track(np.ones(2))
+    with pytest.raises(ValueError, match=r"^tracked arrays from different trackers cannot be "
+                                         r"mixed$"):
+        TWO_TRACKER_OPS[op](a, b)

@@ -176,8 +176,12 @@ class Tracker:
         plain_arrays="input" an untracked ndarray with at least one element is brought in (first
         use) or recognised (later uses) and returned as a TrackedArray; anything else (tracked
         arrays, numbers, numpy scalars, 0-d and empty arrays, every operand under "constant") is
-        returned unchanged. Index arrays are not data operands: never pass them here."""
-        if self.plain_arrays == "constant" or isinstance(x, TrackedArray):
+        returned unchanged; a tracked array of another tracker is refused. Index arrays are not
+        data operands: never pass them here."""
+        if isinstance(x, TrackedArray):
+            self._check(x)
+            return x
+        if self.plain_arrays == "constant":
             return x
         return self._plain.operand(x)
 
