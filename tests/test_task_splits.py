@@ -278,3 +278,21 @@ def test_the_pool_and_its_split_are_the_documented_rules_sequences_in_order(kw):
     assert t.unseen_is_sample == (t.n_letters ** t.length > 200_000)
     np.testing.assert_array_equal(t.validation_sequences, val)
     np.testing.assert_array_equal(t.unseen_sequences, unseen)
+
+
+def test_variable_timing_holds_each_letter_and_its_prefix_code_for_its_timing():
+    """Under variable timing each sequence is a segment of its own: letter k one-hot for
+    timing[k] steps and, with per-step targets, the code of letters 0..k for those same steps;
+    the fixed test timings are draws from 1..max_timing (every value of that range occurs in
+    25 x 5 draws of 1..3)."""
+    t = SequenceLookup(variable_timing=True, max_timing=3, target_kind="per_step")
+    assert set(t.test_timings.ravel().tolist()) == {1, 2, 3}
+    b = t.test_batch()
+    seqs, timings = t.sequences[t.test_idx], t.test_timings[t.test_idx]
+    codes = t.prefix_targets(seqs)
+    assert len(b.segments) == len(b.step_targets) == len(seqs)
+    for seg, steps, s, tm, c in zip(b.segments, b.step_targets, seqs, timings, codes):
+        T = int(tm.sum())
+        assert seg.shape == (1, T, t.n_letters) and steps.shape == (1, T, 3)
+        np.testing.assert_array_equal(seg[0], np.eye(t.n_letters)[np.repeat(s, tm)])
+        np.testing.assert_array_equal(steps[0], np.repeat(c, tm, axis=0))
