@@ -360,6 +360,12 @@ def run_modules(paths: list[str], max_children: int, only_survivors: bool,
     return rc
 
 
+def _not_test_files(paths: list[str]) -> list[str]:
+    """Those of `paths` that are not an existing test file tests/*.py of the project."""
+    return [t for t in paths
+            if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -408,14 +414,12 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: not a core module (see --list): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    bad_tests = [t for t in a.with_tests
-                 if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
+    bad_tests = _not_test_files(a.with_tests)
     if bad_tests or (a.with_tests and not a.recheck):
         print(f"error: --with-tests takes test files tests/*.py and goes with --recheck: "
               f"{', '.join(bad_tests) or 'no --recheck'}", file=sys.stderr)
         return 2
-    bad_screen = [t for t in a.screen
-                  if not (t.startswith("tests/") and t.endswith(".py") and (ROOT / t).is_file())]
+    bad_screen = _not_test_files(a.screen)
     if bad_screen or ((a.only or a.screen_only) and not a.screen) or (
             a.screen and (a.recheck or a.survivors)):
         why = (f"not a test file tests/*.py: {', '.join(bad_screen)}" if bad_screen else
