@@ -133,7 +133,6 @@ class TrackedArray(NDArrayOperatorsMixin):
         key = self._plain_key(key)              # index arrays stay free (not data operands)
         value = tr.operand(value)               # a plain array: constants or inputs
         if isinstance(value, TrackedArray):
-            tr._check(value)
             vids = value.ids
             if value.dtype.itemsize != self.dtype.itemsize:
                 vids = templates.elementwise(tr, [value.ids.ravel()], (value.size,),

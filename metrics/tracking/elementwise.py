@@ -39,9 +39,7 @@ def ufunc_call(tr, ufunc, method, inputs, kwargs):
         raise not_modelled(name)
     inputs = tr.operands(inputs)          # plain arrays: constants, or inputs (plain_operands.py)
     for x in inputs:
-        if isinstance(x, TrackedArray):
-            tr._check(x)
-        elif isinstance(x, np.ndarray) and x.dtype == object:
+        if isinstance(x, np.ndarray) and x.dtype == object:
             raise not_modelled(f"{name} on object arrays")
     if isinstance(out, TrackedArray):
         tr._check(out)
@@ -72,9 +70,6 @@ def where(tr, cond, x=None, y=None):
     if x is None or y is None:
         raise not_modelled("numpy.where with one argument (nonzero)")
     ops = tuple(tr.operands((cond, x, y)))
-    for o in ops:
-        if isinstance(o, TrackedArray):
-            tr._check(o)
     rd = np.asarray(np.where(*[peek(o) for o in ops]))
     tracked = [o for o in ops if isinstance(o, TrackedArray)]
     new = templates.elementwise(tr, [o.ids for o in tracked], rd.shape, tr._width(rd.dtype))

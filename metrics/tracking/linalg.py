@@ -153,9 +153,6 @@ def einsum(tr, *operands, out=None, optimize=False, **kw):
     if optimize is not False:
         raise not_modelled("numpy.einsum with optimize=")
     spec, ops = operands[0], tr.operands(operands[1:])
-    for x in ops:
-        if isinstance(x, TrackedArray):
-            tr._check(x)
     ins, outl, summed, sizes = _einsum_terms(spec, [np.shape(peek(x)) for x in ops])
     rd = np.asarray(np.einsum(spec, *[peek(x) for x in ops], optimize=False, **kw))
     letters = list(outl) + summed                       # the grid: outputs, then summed indices
