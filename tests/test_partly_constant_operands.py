@@ -95,3 +95,14 @@ def test_a_matrix_product_of_partly_constant_operands_matches_the_scalar_program
     func, scalar = _with_constants(MATMUL_MASKS, MATMULS[name],
                                    lambda rec, a, b: s_einsum(rec, "ij,jk->ik", (a, b)))
     _check(func, args, scalar)
+
+
+def test_a_mean_whose_rows_end_in_their_only_tracked_term_divides_them():
+    """mean's division (templates.fold with post) is an instruction when the row's sum is a
+    tracked value: also when only the last term is tracked (the sum before it a constant), and
+    not when every term is constant."""
+    mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1], [0, 1, 1, 0]], bool)
+    args = [np.arange(12, dtype=float).reshape(3, 4) / 4 + 1.0]
+    func, scalar = _with_constants([mask], lambda a: a.mean(axis=1),
+                                   lambda rec, a: s_reduce(rec, a, 1, False, True))
+    _check(func, args, scalar)
