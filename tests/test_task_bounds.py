@@ -6,6 +6,7 @@ import pytest
 from harness import SequenceLookup
 from harness.task import MAX_BATCH_BYTES, MAX_SIZE, N_OUTPUTS
 from learners.base import short_repr
+from test_task_splits import check_disjoint
 
 
 def test_a_size_at_its_limit_is_accepted_and_one_past_it_is_not():
@@ -124,17 +125,16 @@ def test_a_space_at_the_listing_limit_is_listed_and_a_larger_one_sampled(monkeyp
     import harness.task as task
     monkeypatch.setattr(task, "UNSEEN_LIST_LIMIT", 4 ** 4)
     monkeypatch.setattr(task, "UNSEEN_SAMPLE_SIZE", 100)
-    as_set = lambda seqs: {tuple(s) for s in np.asarray(seqs).tolist()}
     # at the limit: 256 sequences, 200 in the data set, a listed pool of 56, priced as 56
     monkeypatch.setattr(task, "MAX_BATCH_BYTES", _need(4, 4, 56, 1, False))
     t = SequenceLookup(n_letters=4, length=4, n_sequences=200, n_train=20)
-    pool = as_set(t.unseen_sequences) | as_set(t.validation_sequences)
-    assert not t.unseen_is_sample and len(pool) == 56 and not pool & as_set(t.sequences)
+    _, val, rep = check_disjoint(t)
+    assert not t.unseen_is_sample and len(val | rep) == 56
     # past it: 4^5 = 1024 sequences, a data set of 924: the sample is the 100 left
     monkeypatch.setattr(task, "MAX_BATCH_BYTES", _need(4, 5, 100, 1, False))
     t = SequenceLookup(n_letters=4, length=5, n_sequences=924, n_train=20)
-    pool = as_set(t.unseen_sequences) | as_set(t.validation_sequences)
-    assert t.unseen_is_sample and len(pool) == 100 and not pool & as_set(t.sequences)
+    _, val, rep = check_disjoint(t)
+    assert t.unseen_is_sample and len(val | rep) == 100
     with pytest.raises(ValueError, match=r"^SequenceLookup: a space of 1024 sequences less the "
                                          r"data set has fewer than the 100 unseen sequences "
                                          r"sampled$"):
