@@ -210,6 +210,13 @@ def recheck_tests(name: str) -> list[str]:
         + options
 
 
+def _copy_current_tests() -> None:
+    """Copy tests/ into mutants/tests/: a fresh-process run sees the tests as they are now
+    (mutmut copies them only when it runs)."""
+    import shutil
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+
+
 def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) -> None:
     """Run the module's decided survivors (mutmut said survived; not equivalent, not a
     FRESH_PROCESS_TESTS function) again, each in a fresh pytest process against the whole test
@@ -218,8 +225,7 @@ def recheck_survivors(path: str, max_children: int, with_tests: list[str] = ()) 
     `with_tests`: test files written since the stats pass (which it cannot know reach the
     module), run first for every survivor; with them, the mutants the stats pass found no test
     for are rechecked too (against these files alone, unless the stats have tests for them)."""
-    import shutil
-    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    _copy_current_tests()
     todo = [n for n, code in results(path).items()
             if (code == 0 or (with_tests and code in NO_TESTS)) and not _fresh(n)
             and n not in equivalents()]
@@ -240,9 +246,8 @@ def screen_mutants(path: str, max_children: int, screen: list[str], only: list[s
     unmutated time + 10 s) is a timeout, as mutmut's is. `follow` False stops after the
     screen: the mutants it misses keep no verdict (to read them, and list the equivalents or
     write tests, before paying for the slow files)."""
-    import shutil
     import time
-    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    _copy_current_tests()
     equiv = equivalents()
     todo = [n for n, code in results(path).items()
             if code is None and not _fresh(n) and n not in equiv
