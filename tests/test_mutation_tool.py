@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def tool(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tools"))          # its helper, mutation_stale
     spec = importlib.util.spec_from_file_location("mutation_tool", REPO / "tools" / "mutation.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

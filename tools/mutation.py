@@ -5,6 +5,7 @@
     python tools/mutation.py --recheck learners/rnn.py             # its survivors, fresh processes
     python tools/mutation.py --report [MODULE ...]                 # counts from the last runs
     python tools/mutation.py --list                                # the core modules
+    python tools/mutation.py --stale                               # functions changed since
 
 Each module is one `mutmut run --max-children N "<module>.*"`: mutmut (configured in
 pyproject.toml, [tool.mutmut]) copies the packages and tests/ into mutants/, records once which
@@ -32,6 +33,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import mutation_stale
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
@@ -406,6 +409,10 @@ def main(argv=None) -> int:
                     "verdict; --survived lists it)")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
+    ap.add_argument("--stale", action="store_true",
+                    help="name the functions of the modules (default: every core module) new "
+                    "or changed since the commit docs/mutation.md's summary table gives for "
+                    "their verdicts, and the mutmut patterns that rerun them; exit 1 if any")
     ap.add_argument("--survived", action="store_true",
                     help="list the names of the mutants not yet killed (mutmut show NAME: the "
                     "diff)")
@@ -432,6 +439,10 @@ def main(argv=None) -> int:
                "--screen decides mutants not yet run: not with --recheck or --survivors")
         print(f"error: {why}", file=sys.stderr)
         return 2
+    if a.stale:
+        lines = mutation_stale.stale(mods or core, mutation_stale.summary_commits())
+        print("\n".join(lines) or "every module's verdicts are for its current source")
+        return 1 if lines else 0
     if a.survived:
         for m in mods or core:
             for n in survivors(m, equivalents()):
