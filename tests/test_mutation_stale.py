@@ -110,11 +110,14 @@ def test_stale_names_changed_functions_and_their_mutmut_patterns(repo):
     root, commit = repo
     mod = root / "pkg" / "mod.py"
     mod.write_text(MODULE.replace("2 * x", "3 * x").replace("self.v = v", "self.v = -v"))
+    listed = ["pkg.mod.x_double__mutmut_3", "pkg.mod.xǁBoxǁmake__mutmut_1",
+              "pkg.mod.x_double_it__mutmut_2", "pkg.same.x_double__mutmut_1"]
     lines = ms.stale(["pkg/mod.py", "pkg/same.py", "pkg/new.py"],
-                     {"pkg/mod.py": commit, "pkg/same.py": commit}, root)
+                     {"pkg/mod.py": commit, "pkg/same.py": commit}, root, listed)
     assert lines == [
         f"pkg/mod.py (since {commit}): x_double, xǁBoxǁ__init__\n"
-        f'  mutmut run "pkg.mod.x_double__mutmut_*" "pkg.mod.xǁBoxǁ__init____mutmut_*"',
+        f'  mutmut run "pkg.mod.x_double__mutmut_*" "pkg.mod.xǁBoxǁ__init____mutmut_*"\n'
+        f"  listed as equivalent, to read again: pkg.mod.x_double__mutmut_3",
         "pkg/new.py: no commit in the report's summary table (never run?)"]
     assert ms.stale(["pkg/same.py"], {"pkg/same.py": commit}, root) == []
 
@@ -131,7 +134,8 @@ def test_the_stale_option_prints_the_lines_and_exits_1_when_any(monkeypatch, cap
     monkeypatch.setattr(ms, "summary_commits", lambda: {"harness/task.py": "abc1234"})
     seen = []
 
-    def fake_stale(modules, commits):
+    def fake_stale(modules, commits, listed):
+        assert listed == sorted(mutation.equivalents())
         seen.append((modules, commits))
         return ["harness/task.py (since abc1234): x_f\n  mutmut run ..."] if len(seen) == 1 else []
     monkeypatch.setattr(ms, "stale", fake_stale)

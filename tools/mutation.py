@@ -440,7 +440,8 @@ def main(argv=None) -> int:
         print(f"error: {why}", file=sys.stderr)
         return 2
     if a.stale:
-        lines = mutation_stale.stale(mods or core, mutation_stale.summary_commits())
+        lines = mutation_stale.stale(mods or core, mutation_stale.summary_commits(),
+                                     listed=sorted(equivalents()))
         print("\n".join(lines) or "every module's verdicts are for its current source")
         return 1 if lines else 0
     if a.survived:

@@ -76,10 +76,13 @@ def source_at(commit: str, path: str, root: Path = ROOT) -> str:
     return done.stdout
 
 
-def stale(modules: list[str], commits: dict[str, str], root: Path = ROOT) -> list[str]:
+def stale(modules: list[str], commits: dict[str, str], root: Path = ROOT,
+          listed: list[str] = ()) -> list[str]:
     """One line for each module whose verdicts the working tree has moved past: the functions
-    new or changed since its commit and the mutmut patterns that rerun them; a module with no
-    commit in the table is named as such. Modules still current give no line."""
+    new or changed since its commit and the mutmut patterns that rerun them, and the mutants
+    of those functions `listed` as equivalent (mutmut numbers a changed function's mutants
+    afresh, so each listing is to be read again); a module with no commit in the table is named
+    as such. Modules still current give no line."""
     out = []
     for path in modules:
         commit = commits.get(path)
@@ -91,4 +94,8 @@ def stale(modules: list[str], commits: dict[str, str], root: Path = ROOT) -> lis
             dotted = path[:-len(".py")].replace("/", ".")
             patterns = " ".join(f'"{dotted}.{name}__mutmut_*"' for name in changed)
             out.append(f"{path} (since {commit}): {', '.join(changed)}\n  mutmut run {patterns}")
+            reread = [n for n in listed
+                      if any(n.startswith(f"{dotted}.{name}__mutmut_") for name in changed)]
+            if reread:
+                out[-1] += f"\n  listed as equivalent, to read again: {', '.join(reread)}"
     return out
