@@ -31,6 +31,15 @@ MODULE = textwrap.dedent('''\
             def inner():          # nested: part of make's text, no name of its own
                 return v
             return Box(inner())
+
+        @property
+        def size(self):           # decorated: mutmut does not mutate it
+            return 1
+
+
+    @functools.cache
+    def cached(x):
+        return x
     ''')
 
 
@@ -50,6 +59,9 @@ def test_function_sources_names_functions_and_methods_as_mutmut_does():
     (lambda s: s.replace("self.v = v", "self.v = v  # kept"), ["xǁBoxǁ__init__"]),  # a comment
     (lambda s: s + "\n\ndef half(x):\n    return x / 2\n", ["x_half"]),  # a new function
     (lambda s: s.replace("LIMIT = 3", "LIMIT = 4"), []),                # module-level code
+    (lambda s: s.replace("return 1", "return 2"), []),                  # not mutated: @property
+    (lambda s: s.replace("return x\n", "return -x\n"), []),             # nor @functools.cache
+    (lambda s: s.replace("@functools.cache\n", ""), ["x_cached"]),   # undecorated: mutated
     (lambda s: s.replace("def double(x):\n    return 2 * x\n", ""), []),  # a removed function
 ])
 def test_changed_functions(edit, changed):

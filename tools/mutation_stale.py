@@ -17,12 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "mutation.md"
 SUMMARY_HEADING = "### Summary"
+_KEPT_DECORATORS = {"staticmethod", "classmethod"}    # the decorators mutmut mutates under
 _ROW = re.compile(r"^\|\s*(\S+\.py)\s*\|.*\|\s*`([0-9a-f]{7,40})`\s*\|\s*$")
 
 
 def function_sources(source: str) -> dict[str, str]:
-    """mutmut's name of each function and method of a module (module-level functions and the
-    methods of module-level classes) -> its text, decorators included, in source order."""
+    """mutmut's name of each function and method of a module that mutmut mutates (module-level
+    functions and the methods of module-level classes, undecorated or decorated only with
+    @staticmethod / @classmethod: mutmut skips any other decorated function) -> its text,
+    decorators included, in source order."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
 
@@ -30,13 +33,17 @@ def function_sources(source: str) -> dict[str, str]:
         first = min([node.lineno] + [d.lineno for d in node.decorator_list])
         return "".join(lines[first - 1:node.end_lineno])
 
+    def mutated(node) -> bool:
+        return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and all(
+            isinstance(d, ast.Name) and d.id in _KEPT_DECORATORS for d in node.decorator_list)
+
     named = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if mutated(node):
             named[f"x_{node.name}"] = text(node)
         elif isinstance(node, ast.ClassDef):
             for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if mutated(item):
                     named[f"xǁ{node.name}ǁ{item.name}"] = text(item)
     return named
 
