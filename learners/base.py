@@ -145,7 +145,7 @@ def rule_name(learner) -> str:
     """A rule's name in messages and results (a learner instance or class): its `name`, or its
     class's name when it has none."""
     cls = learner if isinstance(learner, type) else type(learner)
-    return getattr(learner, "name", "") or cls.__name__
+    return learner.name or cls.__name__                # Learner.name: "" unless a rule sets it
 
 
 def short_repr(v) -> str:
