@@ -171,8 +171,34 @@ def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsy
         assert tool.main([*bad, "harness/stats.py"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: --with-tests takes test files tests/*.py and goes with "
-                              "--recheck: ") and err.count("\n") == 1
+                              "--recheck or --check-equivalents: ") and err.count("\n") == 1
     assert tool.calls == []
+
+
+def test_listed_equivalents_are_checked_against_the_pinned_data_movement(tool, capsys):
+    """--check-equivalents runs every listed equivalent of the modules (and no other mutant)
+    in a fresh process against the rules' pinned data movement (and --with-tests files): one
+    that moves different data is killed, recorded as killed (so --report flags its listing as
+    stale) and named, exit 1; none killed, exit 0."""
+    m = "learners.rnn.x_f__mutmut_"
+    write_meta(tool.ROOT, "learners/rnn.py", {m + "1": 0, m + "2": 0, m + "3": 1, m + "4": None})
+    tool.EQUIVALENT_FILE.write_text(f"{m}1 same numbers\n{m}2 same numbers\n")
+    (tool.ROOT / "tests").mkdir()
+    (tool.ROOT / "tests" / "test_new.py").write_text("")
+    assert tool.main(["--check-equivalents", "--with-tests", "tests/test_new.py",
+                      "learners/rnn.py"]) == 1
+    assert tool.calls == [(m + "1", ["tests/test_rule_costs.py", "tests/test_new.py"], "mutants"),
+                          (m + "2", ["tests/test_rule_costs.py", "tests/test_new.py"], "mutants")]
+    out = capsys.readouterr().out
+    assert out.endswith(f"listed as equivalent but killed (remove the listings):\n{m}1\n")
+    assert tool.results("learners/rnn.py")[m + "1"] == 1 and m + "2" not in tool._fresh_results()
+    assert tool.main(["--report", "learners/rnn.py"]) == 0
+    assert m + "1" in capsys.readouterr().out                    # the stale listing, named
+    tool.EQUIVALENT_FILE.write_text(f"{m}2 same numbers\n")
+    tool.calls.clear()
+    assert tool.main(["--check-equivalents", "learners/rnn.py"]) == 0
+    assert [c[0] for c in tool.calls] == [m + "2"]
+    assert capsys.readouterr().out.endswith("keeps the pinned data movement\n")
 
 
 def test_under_a_mutation_run_new_tests_then_the_fastest_files_run_first(tmp_path, monkeypatch):

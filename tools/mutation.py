@@ -6,6 +6,7 @@
     python tools/mutation.py --report [MODULE ...]                 # counts from the last runs
     python tools/mutation.py --list                                # the core modules
     python tools/mutation.py --stale                               # functions changed since
+    python tools/mutation.py --check-equivalents all               # equivalent in movement too?
 
 Each module is one `mutmut run --max-children N "<module>.*"`: mutmut (configured in
 pyproject.toml, [tool.mutmut]) copies the packages and tests/ into mutants/, records once which
@@ -282,6 +283,22 @@ def screen_mutants(path: str, max_children: int, screen: list[str], only: list[s
     _run_in_fresh_processes([n for n in left if n not in alone], beyond.get, max_children)
 
 
+MOVEMENT_PINS = "tests/test_rule_costs.py"
+
+
+def check_equivalents(paths: list[str], max_children: int, with_tests: list[str] = ()) -> list:
+    """Run the modules' listed equivalents (present in mutants/) each in a fresh pytest process
+    against the rules' pinned data movement (MOVEMENT_PINS) and `with_tests`: a mutant that
+    computes the same numbers but moves different data is not equivalent in this project, whose
+    measurement is the data movement. Record and return the ones killed (listings to remove)."""
+    _copy_current_tests()
+    equiv = equivalents()
+    names = [n for p in paths for n in results(p) if n in equiv]
+    codes = _run_in_fresh_processes(names, lambda n: [MOVEMENT_PINS, *with_tests], max_children,
+                                    keep=lambda code: code in KILLED, unkept=" (stays listed)")
+    return [n for n, code in codes.items() if code in KILLED]
+
+
 def counts(path: str, equiv: dict[str, str]) -> dict:
     res = results(path)
     c = {"mutants": len(res), "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0,
@@ -407,6 +424,10 @@ def main(argv=None) -> int:
     ap.add_argument("--screen-only", action="store_true",
                     help="with --screen: stop after the screen files (what they miss keeps no "
                     "verdict; --survived lists it)")
+    ap.add_argument("--check-equivalents", action="store_true",
+                    help="run the modules' listed equivalents against the rules' pinned data "
+                    "movement (tests/test_rule_costs.py, and --with-tests files), each in a "
+                    "fresh process; exit 1 naming those it kills (not equivalent: remove them)")
     ap.add_argument("--report", action="store_true", help="print the counts only, run nothing")
     ap.add_argument("--list", action="store_true", help="list the core modules")
     ap.add_argument("--stale", action="store_true",
@@ -427,9 +448,9 @@ def main(argv=None) -> int:
         print(f"error: not a core module (see --list): {', '.join(unknown)}", file=sys.stderr)
         return 2
     bad_tests = _not_test_files(a.with_tests)
-    if bad_tests or (a.with_tests and not a.recheck):
-        print(f"error: --with-tests takes test files tests/*.py and goes with --recheck: "
-              f"{', '.join(bad_tests) or 'no --recheck'}", file=sys.stderr)
+    if bad_tests or (a.with_tests and not (a.recheck or a.check_equivalents)):
+        print(f"error: --with-tests takes test files tests/*.py and goes with --recheck or "
+              f"--check-equivalents: {', '.join(bad_tests) or 'neither given'}", file=sys.stderr)
         return 2
     bad_screen = _not_test_files(a.screen)
     if bad_screen or ((a.only or a.screen_only) and not a.screen) or (
@@ -459,6 +480,11 @@ def main(argv=None) -> int:
         except BlockingIOError:
             print("error: another tools/mutation.py run is using mutants/", file=sys.stderr)
             return 2
+        if a.check_equivalents:
+            killed = check_equivalents(mods, a.max_children, a.with_tests)
+            print("\n".join(["listed as equivalent but killed (remove the listings):", *killed])
+                  if killed else "every listed equivalent run keeps the pinned data movement")
+            return 1 if killed else 0
         for group in [mods] if a.together else [[m] for m in mods]:
             if a.recheck or a.screen:
                 for m in group:
