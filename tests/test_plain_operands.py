@@ -80,6 +80,21 @@ def test_views_read_the_base_values():
     assert tr.operand(P.view(np.int64)).ids.min() >= 6       # another dtype: its own values
 
 
+def test_an_operand_made_for_a_plain_array_or_view_is_one_of_the_trackers_arrays():
+    """Tracker.operand hands a handler the plain array, or a view of it, as a tracked array of
+    this tracker: usable as any other (a handler may compute with it), its elements read where
+    the base's are."""
+    P = np.arange(6.0).reshape(2, 3)
+    tr = Tracker(plain_arrays="input")
+    a = tr.track(np.ones(3))
+    plain = (P, P[1], P.T[::2])
+    operands = [tr.operand(x) for x in plain]
+    assert tr.n_values == 3 + 6                       # P brought in once, for all three
+    for x, t in zip(plain, operands):
+        assert isinstance(t, TrackedArray) and t.tracker is tr
+        assert np.array_equal((t + a[-1]).peek(), x + 1.0)
+
+
 def test_index_arrays_scalars_and_empty_stay_free():
     idx = np.array([3, 0, 2])
     mask = np.array([True, False, True, False])
