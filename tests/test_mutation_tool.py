@@ -134,7 +134,32 @@ def test_survivors_are_rechecked_in_fresh_processes_against_their_whole_test_fil
     tool.calls.clear()                          # a mutmut rerun of the survivor drops its recheck
     assert tool.main(["--survivors", "--decided-only", "harness/stats.py"]) == 0
     assert tool.calls == [["mutmut", "run", "--max-children", "1", m + "2"]]
-    assert json.loads(tool.FRESH_RESULTS.read_text()) == {m + "1": 1}
+    assert json.loads(tool.FRESH_RESULTS.read_text()) == {m + "1": [1, None]}
+
+
+def test_a_fresh_verdict_is_void_once_its_function_changes(tool, capsys):
+    """A verdict decided in a fresh process is kept with mutmut's hash of the mutated function;
+    when the function changes (mutmut regenerates its mutants, numbered afresh, and gives it a
+    new hash) the verdict is void (not run) until the mutant runs again, while the verdicts of
+    the module's unchanged functions stand."""
+    f, g = "learners.rnn.x_f__mutmut_", "learners.rnn.xǁRNNǁg__mutmut_"
+    meta = tool.ROOT / "mutants" / "learners" / "rnn.py.meta"
+
+    def write(f_hash):
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"exit_code_by_key": {f + "1": 0, f + "2": 0, g + "1": 0},
+                                    "hash_by_function_name": {"x_f": f_hash, "xǁRNNǁg": "g0"}}))
+    write("f0")
+    (tool.ROOT / "tests").mkdir()
+    (tool.ROOT / "tests" / "test_new.py").touch()
+    (tool.ROOT / "mutants" / "mutmut-stats.json").write_text(json.dumps({
+        "tests_by_mangled_function_name": {}, "duration_by_test": {}}))
+    assert tool.main(["--recheck", "--with-tests", "tests/test_new.py", "learners/rnn.py"]) == 0
+    assert json.loads(tool.FRESH_RESULTS.read_text()) == {f + "1": [1, "f0"], f + "2": [0, "f0"],
+                                                          g + "1": [1, "g0"]}
+    assert tool.results("learners/rnn.py") == {f + "1": 1, f + "2": 0, g + "1": 1}
+    write("f1")                                           # x_f changed; its mutants renumbered
+    assert tool.results("learners/rnn.py") == {f + "1": None, f + "2": None, g + "1": 1}
 
 
 def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsys):

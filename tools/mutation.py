@@ -30,6 +30,7 @@ import argparse
 import fcntl
 import fnmatch
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -118,17 +119,33 @@ def _fresh(name: str) -> bool:
     return _function(name) in FRESH_PROCESS_TESTS
 
 
-def _fresh_results() -> dict[str, int]:
+def _fresh_results() -> dict[str, list]:
+    """mutant name -> [exit code, the hash mutmut gave its function when the code was
+    recorded] of the fresh-process verdicts."""
     return json.loads(FRESH_RESULTS.read_text()) if FRESH_RESULTS.exists() else {}
 
 
+def _split(name: str) -> tuple[str, str]:
+    """'pkg.mod.xǁCǁf__mutmut_3' -> ('pkg/mod.py', 'xǁCǁf'): the module and the function's key
+    in mutmut's meta (its hash_by_function_name)."""
+    module, function = re.fullmatch(r"(.+?)\.(x[_ǁ].*)", _function(name)).groups()
+    return module.replace(".", "/") + ".py", function
+
+
+def _function_hashes(path: str) -> dict[str, str]:
+    meta = ROOT / "mutants" / (path + ".meta")
+    return json.loads(meta.read_text()).get("hash_by_function_name", {}) if meta.exists() else {}
+
+
 def _record_fresh(name: str, code: int | None) -> None:
-    """Record (code) or forget (None) a fresh-process verdict, atomically."""
+    """Record (code, with the mutated function's current hash: a verdict holds only while the
+    function is the same) or forget (None) a fresh-process verdict, atomically."""
     fresh = _fresh_results()
     if code is None:
         fresh.pop(name, None)
     else:
-        fresh[name] = code
+        path, function = _split(name)
+        fresh[name] = [code, _function_hashes(path).get(function)]
     tmp = FRESH_RESULTS.with_suffix(".tmp")
     tmp.write_text(json.dumps(fresh, indent=1, sort_keys=True))
     tmp.replace(FRESH_RESULTS)
@@ -137,15 +154,18 @@ def _record_fresh(name: str, code: int | None) -> None:
 def results(path: str) -> dict[str, int | None]:
     """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's;
     for a mutant of a function listed in FRESH_PROCESS_TESTS, that of its run here (never
-    mutmut's); for a survivor rechecked here (--recheck), the recheck's."""
+    mutmut's); for a survivor rechecked here (--recheck), the recheck's. A fresh verdict
+    recorded before its function changed (mutmut's hash of it differs) is void: not run."""
     meta = ROOT / "mutants" / (path + ".meta")
     if not meta.exists():
         return {}
     out = json.loads(meta.read_text())["exit_code_by_key"]
+    hashes = _function_hashes(path)
     fresh = _fresh_results()
     for name in out:
         if _fresh(name) or name in fresh:
-            out[name] = fresh.get(name)
+            code, function_hash = fresh.get(name, (None, None))
+            out[name] = code if function_hash == hashes.get(_split(name)[1]) else None
     return out
 
 
