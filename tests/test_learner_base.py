@@ -45,6 +45,20 @@ def test_a_rule_without_a_tuned_configuration_is_named_in_the_error():
     assert str(e.value) == msg.format("'Nameless'")
 
 
+def test_a_rules_tuned_configuration_is_its_entry_in_tuned_json_as_a_copy():
+    """tuned_hyper() is the "hyper" of the rule's entry in learners/tuned.json, read by the
+    rule's name; a caller that changes it changes nothing for the next caller."""
+    import json
+    table = json.loads((pathlib.Path(base.__file__).with_name("tuned.json")).read_text())
+    assert table, "learners/tuned.json lists no rule"
+    for name, entry in table.items():
+        rule = learners.get(name)
+        hyper = rule.tuned_hyper()
+        assert hyper == entry["hyper"] and hyper
+        hyper.clear()
+        assert rule.tuned_hyper() == entry["hyper"]
+
+
 def test_a_checkout_without_tuned_json_has_no_tuned_rules(monkeypatch):
     """learners/tuned.json is written by studies.tune --adopt; without it every rule still
     constructs at its defaults and `tuned()` raises LookupError naming the rule (not a
