@@ -160,6 +160,8 @@ def test_a_fresh_verdict_is_void_once_its_function_changes(tool, capsys):
     assert tool.results("learners/rnn.py") == {f + "1": 1, f + "2": 0, g + "1": 1}
     write("f1")                                           # x_f changed; its mutants renumbered
     assert tool.results("learners/rnn.py") == {f + "1": None, f + "2": None, g + "1": 1}
+    tool.FRESH_RESULTS.write_text(json.dumps({g + "1": 1}))  # an older tool's: no hash
+    assert tool.results("learners/rnn.py")[g + "1"] is None
 
 
 def test_a_recheck_also_runs_test_files_written_since_the_stats_pass(tool, capsys):

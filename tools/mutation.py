@@ -155,7 +155,8 @@ def results(path: str) -> dict[str, int | None]:
     """mutant name -> exit code (None: not checked) for one module, from mutants/: mutmut's;
     for a mutant of a function listed in FRESH_PROCESS_TESTS, that of its run here (never
     mutmut's); for a survivor rechecked here (--recheck), the recheck's. A fresh verdict
-    recorded before its function changed (mutmut's hash of it differs) is void: not run."""
+    recorded before its function changed (mutmut's hash of it differs), or by an older tool
+    (a bare exit code, no hash), is void: not run."""
     meta = ROOT / "mutants" / (path + ".meta")
     if not meta.exists():
         return {}
@@ -164,8 +165,9 @@ def results(path: str) -> dict[str, int | None]:
     fresh = _fresh_results()
     for name in out:
         if _fresh(name) or name in fresh:
-            code, function_hash = fresh.get(name, (None, None))
-            out[name] = code if function_hash == hashes.get(_split(name)[1]) else None
+            entry = fresh.get(name)
+            code, function_hash = entry if isinstance(entry, list) else (None, None)
+            out[name] = code if entry and function_hash == hashes.get(_split(name)[1]) else None
     return out
 
 
