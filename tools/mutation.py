@@ -37,6 +37,7 @@ import tomllib
 from pathlib import Path
 
 import mutation_stale
+from mutation_stale import dotted
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
@@ -64,10 +65,6 @@ def module_path(arg: str) -> str:
     """'harness/stats.py', 'harness.stats' or 'harness/stats' -> 'harness/stats.py'."""
     p = arg.removesuffix(".py").replace(".", "/") + ".py" if not arg.endswith(".py") else arg
     return p
-
-
-def dotted(path: str) -> str:
-    return path.removesuffix(".py").replace("/", ".")
 
 
 def equivalents() -> dict[str, str]:
@@ -165,9 +162,9 @@ def results(path: str) -> dict[str, int | None]:
     fresh = _fresh_results()
     for name in out:
         if _fresh(name) or name in fresh:
-            entry = fresh.get(name)
+            entry = fresh.get(name)                 # absent, or a bare code: no verdict
             code, function_hash = entry if isinstance(entry, list) else (None, None)
-            out[name] = code if entry and function_hash == hashes.get(_split(name)[1]) else None
+            out[name] = code if function_hash == hashes.get(_split(name)[1]) else None
     return out
 
 

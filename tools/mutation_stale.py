@@ -21,6 +21,11 @@ _KEPT_DECORATORS = {"staticmethod", "classmethod"}    # the decorators mutmut mu
 _ROW = re.compile(r"^\|\s*(\S+\.py)\s*\|.*\|\s*`([0-9a-f]{7,40})`\s*\|\s*$")
 
 
+def dotted(path: str) -> str:
+    """'harness/stats.py' -> 'harness.stats': a module path as mutmut names it."""
+    return path.removesuffix(".py").replace("/", ".")
+
+
 def function_sources(source: str) -> dict[str, str]:
     """mutmut's name of each function and method of a module that mutmut mutates (module-level
     functions and the methods of module-level classes, undecorated or decorated only with
@@ -98,11 +103,11 @@ def stale(modules: list[str], commits: dict[str, str], root: Path = ROOT,
             continue
         changed = changed_functions(source_at(commit, path, root), (root / path).read_text())
         if changed:
-            dotted = path[:-len(".py")].replace("/", ".")
-            patterns = " ".join(f'"{dotted}.{name}__mutmut_*"' for name in changed)
+            module = dotted(path)
+            patterns = " ".join(f'"{module}.{name}__mutmut_*"' for name in changed)
             out.append(f"{path} (since {commit}): {', '.join(changed)}\n  mutmut run {patterns}")
             reread = [n for n in listed
-                      if any(n.startswith(f"{dotted}.{name}__mutmut_") for name in changed)]
+                      if any(n.startswith(f"{module}.{name}__mutmut_") for name in changed)]
             if reread:
                 out[-1] += f"\n  listed as equivalent, to read again: {', '.join(reread)}"
     return out
